@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/**
+ * The shape of `kiln.toml` after defaults. Every key can also be set as
+ * `KILN_<SECTION>_<KEY>` in the environment (e.g. `KILN_MASTER_DSN`), and
+ * the master's keys by flags. Durations are in seconds (`_s`).
+ */
+const listenAddr = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, for example 127.0.0.1:8470');
+
+const versionsPolicy = z
+  .string()
+  .min(1)
+  .describe('"latest", "all", or a semver range such as ">=5"');
+
+export const masterSchema = z
+  .object({
+    listen: listenAddr.default('127.0.0.1:8470'),
+    public_url: z.url({ message: 'expected an http(s) URL' }).optional(),
+    dsn: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+    data_dir: z.string().min(1).default('./kiln-data'),
+    output_path: z.string().min(1).optional(),
+    dev_mode: z.boolean().default(false),
+    admin_token: z.string().min(16, 'expected at least 16 characters').optional(),
+    lease_s: z.number().int().min(5).max(86_400).default(120),
+    claim_wait_s: z.number().int().min(1).max(300).default(25),
+    build_timeout_s: z.number().int().min(1).max(86_400).default(3600),
+    sync_interval_s: z.number().int().min(10).max(604_800).default(900),
+    log_file: z.string().optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    debug: z.array(z.string()).default([]),
+  })
+  .strict();
+
+/**
+ * Packages tracked when the config names none: real native addons that build
+ * in seconds to a minute here. better-sqlite3 uses prebuild-install, so a
+ * plain `npm install` can be pointed at Kiln's binaries.
+ */
+export const DEFAULT_NPM_PACKAGES = ['bufferutil', 'utf-8-validate', 'microtime', 'bcrypt', 'leveldown', 'better-sqlite3'];
+
+export const npmSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    registry: z.url({ message: 'expected an http(s) URL' }).optional(),
+    versions: versionsPolicy.default('latest'),
+    packages: z.array(z.string().min(1)).default(DEFAULT_NPM_PACKAGES),
+  })
+  .strict();
+
+export const workerSchema = z
+  .object({
+    master: z.url({ message: 'expected an http(s) URL' }).optional(),
+    token: z.string().optional(),
+    name: z.string().min(1).optional(),
+    labels: z.array(z.string()).default([]),
+    work_dir: z.string().optional(),
+    sandbox: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+    ecosystems: z.array(z.string()).default(['npm']),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    master: masterSchema.default(masterSchema.parse({})),
+    npm: npmSchema.default(npmSchema.parse({})),
+    worker: workerSchema.default(workerSchema.parse({})),
+  })
+  .strict();
+
+/** The validated configuration. */
+export type Config = z.infer<typeof configSchema>;
+/** The `[master]` section. */
+export type MasterConfig = Config['master'];
+/** The `[npm]` section. */
+export type NpmConfig = Config['npm'];
+/** The `[worker]` section. */
+export type WorkerConfig = Config['worker'];

@@ -1,0 +1,80 @@
+import type { Queryable } from '../connect.ts';
+
+/**
+ * The queue. `pending` holds (target, version) pairs still owed; these
+ * functions keep it in step with versions, skips and results, so that
+ * claiming is an index scan rather than a recomputation (DESIGN.md,
+ * "Measured facts").
+ */
+
+/** Replace the per-target skip reasons of one version. */
+export async function setTargetSkips(q: Queryable, versionId: number, skips: Map<string, string>): Promise<void> {
+  await q.query('DELETE FROM target_skips WHERE version_id = $1', [versionId]);
+  for (const [target, reason] of skips) {
+    await q.query('INSERT INTO target_skips (version_id, target, reason) VALUES ($1, $2, $3)', [versionId, target, reason]);
+  }
+}
+
+/**
+ * Queue one version for the given targets, except where it is skipped (as a
+ * version, package or for that target) or already attempted (a build that
+ * is running or ended other than expired/cancelled).
+ * @returns how many rows were queued.
+ */
+export async function queueVersion(q: Queryable, versionId: number, targets: string[]): Promise<number> {
+  if (targets.length === 0) return 0;
+  const rows = await q.query(
+    `INSERT INTO pending (target, version_id, released)
+     SELECT t.name, v.id, v.released
+     FROM versions v
+     JOIN packages p ON p.id = v.package_id
+     CROSS JOIN unnest($2::text[]) AS t(name)
+     WHERE v.id = $1 AND v.skip IS NULL AND p.skip IS NULL
+       AND NOT EXISTS (SELECT 1 FROM target_skips s WHERE s.version_id = v.id AND s.target = t.name)
+       AND NOT EXISTS (SELECT 1 FROM builds b WHERE b.version_id = v.id AND b.target = t.name
+                       AND b.status NOT IN ('expired', 'cancelled'))
+     ON CONFLICT DO NOTHING
+     RETURNING 1`,
+    [versionId, targets],
+  );
+  return rows.length;
+}
+
+/** Remove every pending row of these versions (skipped, removed…). */
+export async function unqueueVersions(q: Queryable, versionIds: number[]): Promise<void> {
+  await q.query('DELETE FROM pending WHERE version_id = ANY($1::int[])', [versionIds]);
+}
+
+/** Remove every pending row of one package. */
+export async function unqueuePackage(q: Queryable, packageId: number): Promise<void> {
+  await q.query('DELETE FROM pending WHERE version_id IN (SELECT id FROM versions WHERE package_id = $1)', [packageId]);
+}
+
+/** Queue length per target (targets with nothing queued included, as 0). */
+export async function queueLengths(q: Queryable): Promise<Array<{ target: string; ecosystem: string; queued: number }>> {
+  return q.query(
+    `SELECT t.name AS target, t.ecosystem, count(p.version_id)::int AS queued
+     FROM targets t LEFT JOIN pending p ON p.target = t.name
+     GROUP BY t.name, t.ecosystem ORDER BY t.name`,
+  );
+}
+
+/** Whether (version, target) is queued. */
+export async function isQueued(q: Queryable, versionId: number, target: string): Promise<boolean> {
+  const rows = await q.query('SELECT 1 FROM pending WHERE version_id = $1 AND target = $2', [versionId, target]);
+  return rows.length > 0;
+}
+
+/** The first `limit` queued builds of one target, newest release first. */
+export async function peekQueue(
+  q: Queryable,
+  target: string,
+  limit: number,
+): Promise<Array<{ package: string; version: string; released: Date }>> {
+  return q.query(
+    `SELECT pk.name AS package, v.version, p.released
+     FROM pending p JOIN versions v ON v.id = p.version_id JOIN packages pk ON pk.id = v.package_id
+     WHERE p.target = $1 ORDER BY p.released DESC LIMIT $2`,
+    [target, limit],
+  );
+}

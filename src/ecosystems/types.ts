@@ -1,0 +1,200 @@
+/**
+ * The contract between Kiln's core and an ecosystem (npm, pypi, debian…).
+ * The core owns the queue, protocol, storage, site and CLI; an ecosystem
+ * supplies its source, its eligibility rules, how a worker builds, how
+ * artifacts are named and how its repository is published. See DESIGN.md.
+ */
+import type { Logger } from 'pino';
+
+/** Free-form JSON object stored in `facts`/`meta` columns. */
+export type Json = Record<string, unknown>;
+
+/** A target as a worker declares it at hello, e.g. `{ name: "node-v115-linux-x64", ecosystem: "npm", facts: {...} }`. */
+export interface TargetDecl {
+  /** Unique across ecosystems, e.g. `node-v115-linux-x64`, `napi-linux-x64`. */
+  name: string;
+  ecosystem: string;
+  /** Ecosystem-specific facts the master needs for eligibility, e.g. `{ node: "20.20.2", abi: 115 }`. */
+  facts: Json;
+}
+
+/** One version as the source reports it. */
+export interface SourceVersion {
+  version: string;
+  released: Date;
+  /** Reason this version is never built for any target (e.g. "not a native addon"), or null. */
+  skip: string | null;
+  yanked: boolean;
+  /** Ecosystem-specific data kept for building and eligibility (tarball URL, integrity, engines…). */
+  meta: Json;
+}
+
+/** One package as the source reports it. */
+export interface SourcePackage {
+  /** Normalised name, the key in the database. */
+  name: string;
+  /** The name as upstream last spelled it. */
+  displayName: string;
+  summary: string | null;
+  meta: Json;
+  versions: SourceVersion[];
+}
+
+/** What the core lets a source change while it syncs. */
+export interface SourceStore {
+  /** Normalised names of the packages of this ecosystem that Kiln tracks. */
+  trackedPackages(): Promise<string[]>;
+  /**
+   * Record the package's current state upstream. Versions missing from
+   * `pkg.versions` that Kiln knew are marked skipped with `goneReason`.
+   */
+  applyPackage(pkg: SourcePackage, goneReason: string): Promise<void>;
+  /** Record that syncing one package failed, so the site can say so. */
+  recordSyncError(name: string, message: string): Promise<void>;
+}
+
+/** The part of a target row an ecosystem sees. */
+export interface TargetInfo {
+  name: string;
+  facts: Json;
+}
+
+/** A package and version as stored, for eligibility and job specs. */
+export interface VersionInfo {
+  packageName: string;
+  displayName: string;
+  packageMeta: Json;
+  version: string;
+  meta: Json;
+}
+
+/** A published artifact, as the repository writer sees it. */
+export interface PublishedArtifact {
+  filename: string;
+  size: number;
+  sha256: string;
+  tags: Json;
+  /** Absolute path of the verified file in the artifact store. */
+  storePath: string;
+  version: string;
+  target: string;
+}
+
+/** What a repository writer is given for one package. */
+export interface RepositoryInput {
+  packageName: string;
+  displayName: string;
+  packageMeta: Json;
+  artifacts: PublishedArtifact[];
+  /** Base URL the output path is served at, e.g. `http://127.0.0.1:8470`. */
+  baseUrl: string;
+}
+
+/** Files a repository writer wants under the output path: relative path → content or a file to link. */
+export type RepositoryFiles = Map<string, { content: string | Buffer } | { linkFrom: string }>;
+
+/** One block of "how to use this" shown on a package page. */
+export interface UsageBlock {
+  title: string;
+  /** Shell or config lines, shown verbatim. */
+  lines: string[];
+  note?: string;
+}
+
+/** The master-side half of an ecosystem. */
+export interface MasterEcosystem {
+  /** Short name: `npm`, `pypi`… */
+  readonly name: string;
+  /** Normalise a package name the way the ecosystem compares names. */
+  normalizeName(name: string): string;
+  /** Bring the tracked packages up to date with upstream. */
+  sync(store: SourceStore, log: Logger, signal: AbortSignal): Promise<void>;
+  /** Fetch one package (for `kiln add`); null when upstream has no such package. */
+  fetchPackage(name: string, signal: AbortSignal): Promise<SourcePackage | null>;
+  /** Why this version must not be built for this target (e.g. engines excludes its Node), or null to build it. */
+  targetSkipReason(v: VersionInfo, target: TargetInfo): string | null;
+  /** The ecosystem part of a job, passed unchanged to the worker. */
+  jobSpec(v: VersionInfo, target: TargetInfo): Json;
+  /**
+   * Check an uploaded artifact's name against the build it belongs to.
+   * @returns an error message, or null when the name is right.
+   */
+  checkArtifactName(filename: string, v: VersionInfo, target: TargetInfo): string | null;
+  /** The repository files for one package, all under `<ecosystem>/`. */
+  repositoryFiles(input: RepositoryInput): RepositoryFiles;
+  /** How a user installs from Kiln's repository, for the package page. */
+  usage(input: RepositoryInput): UsageBlock[];
+  /**
+   * Told the ecosystem's current targets at start and whenever a new one
+   * appears, before the next sync (npm uses their Node versions to pick
+   * what `npm install` would choose on each).
+   */
+  onTargets?(targets: TargetInfo[]): void;
+}
+
+/** A build the worker runs, as the master hands it out. */
+export interface Job {
+  buildId: number;
+  ecosystem: string;
+  package: string;
+  displayName: string;
+  version: string;
+  target: string;
+  /** Build timeout, seconds. */
+  timeoutS: number;
+  spec: Json;
+}
+
+/** One file a build produced. */
+export interface BuiltFile {
+  /** Absolute path on the worker. */
+  path: string;
+  /** Artifact name, checked by the master. */
+  filename: string;
+  tags: Json;
+}
+
+/** How a build ended, as the worker reports it. */
+export interface BuildOutcome {
+  status: 'passed' | 'failed' | 'untestable';
+  failureReason: string | null;
+  artifacts: BuiltFile[];
+}
+
+/** Options for running one command of a build. */
+export interface RunOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  /** Let the command reach the network (default true). */
+  network?: boolean;
+}
+
+/** Result of one command. */
+export interface RunResult {
+  code: number | null;
+  signal: string | null;
+}
+
+/** What a worker gives an ecosystem's build function. */
+export interface BuildContext {
+  /** A fresh, empty directory owned by this build. */
+  workDir: string;
+  /** Append text to the build log (streamed to the master). */
+  log(text: string): void;
+  /**
+   * Run a command, sandboxed when bubblewrap is installed, with its output
+   * going to the build log. The build timeout kills its whole process tree.
+   */
+  run(cmd: string, args: string[], opts: RunOptions): Promise<RunResult>;
+  /** Aborted when the build times out or the master cancels it. */
+  signal: AbortSignal;
+}
+
+/** The worker-side half of an ecosystem. */
+export interface WorkerEcosystem {
+  readonly name: string;
+  /** The targets this machine can build, worked out from its own toolchain. */
+  detectTargets(): Promise<TargetDecl[]>;
+  /** Build one job in `ctx.workDir`. Throws only for worker faults, not for failed builds. */
+  build(job: Job, ctx: BuildContext): Promise<BuildOutcome>;
+}

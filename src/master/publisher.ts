@@ -1,0 +1,229 @@
+/**
+ * Publishing: after anything about a package changes, rewrite that
+ * package's repository files, page and JSON, and (debounced) the home page.
+ * Every file is written to a temp name and renamed into place, and files a
+ * package no longer publishes are removed, so the output path is always a
+ * consistent snapshot that any static web server can serve.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { getPackageById, listPackages, type PackageRow } from '../db/queries/packages.ts';
+import { queueLengths } from '../db/queries/pending.ts';
+import { totals } from '../db/queries/stats.ts';
+import { listOnlineWorkers } from '../db/queries/workers.ts';
+import { renderHome, renderNotFound, renderPackage, stylesheet, type HomePage, type PackagePage } from '../site/render.ts';
+import { packageDir, packageJsonPath, rootFrom } from '../site/paths.ts';
+import { linkFileAtomic, writeFileAtomic } from './atomic-write.ts';
+import { ecosystemOf, type MasterContext } from './context.ts';
+import { loadPackageModel } from './package-model.ts';
+
+/** Output-relative folder of the per-package manifests (what each package published last time). */
+const MANIFEST_DIR = '.kiln/published';
+
+function manifestPath(outputPath: string, pkg: PackageRow): string {
+  return join(outputPath, MANIFEST_DIR, pkg.ecosystem, `${encodeURIComponent(pkg.name)}.json`);
+}
+
+/** Rewrite everything one package publishes. */
+export async function publishPackage(ctx: MasterContext, pkg: PackageRow): Promise<void> {
+  const eco = ecosystemOf(ctx, pkg.ecosystem);
+  const model = await loadPackageModel(ctx.db, pkg, ctx.paths.storeDir, ctx.baseUrl);
+  const files = eco.repositoryFiles(model.repository);
+  const dir = packageDir(pkg.ecosystem, pkg.name);
+  const root = rootFrom(dir);
+  const relBySha = new Map<string, string>();
+  for (const [rel, f] of files) {
+    if ('linkFrom' in f) {
+      const a = model.repository.artifacts.find((x) => x.storePath === f.linkFrom);
+      if (a && !relBySha.has(a.sha256)) relBySha.set(a.sha256, rel);
+      await linkFileAtomic(f.linkFrom, join(ctx.paths.outputPath, rel));
+    } else {
+      await writeFileAtomic(join(ctx.paths.outputPath, rel), f.content);
+    }
+  }
+  for (const v of model.page.versions) {
+    for (const c of Object.values(v.cells)) {
+      for (const file of c.files) file.url = relBySha.has(file.sha256) ? `${root}${relBySha.get(file.sha256)}` : '';
+    }
+  }
+  model.page.usage = eco.usage(model.repository);
+  const pageRel = `${dir}index.html`;
+  const jsonRel = packageJsonPath(pkg.ecosystem, pkg.name);
+  await writeFileAtomic(join(ctx.paths.outputPath, pageRel), renderPackage(model.page, root));
+  await writeFileAtomic(join(ctx.paths.outputPath, jsonRel), `${JSON.stringify(packageJson(model.page, relBySha, ctx.baseUrl), null, 1)}\n`);
+
+  // Remove what this package published before but no longer does (removed versions, rebuilt files).
+  const now = new Set([...files.keys(), pageRel, jsonRel]);
+  const manifest = manifestPath(ctx.paths.outputPath, pkg);
+  if (existsSync(manifest)) {
+    const before = JSON.parse(await readFile(manifest, 'utf8')) as string[];
+    for (const rel of before) if (!now.has(rel)) await rm(join(ctx.paths.outputPath, rel), { force: true });
+  }
+  await writeFileAtomic(manifest, JSON.stringify([...now]));
+}
+
+/** The package's JSON document: versions → targets → status, reason, duration and files with sha256 and URL. */
+function packageJson(p: PackagePage, relBySha: Map<string, string>, baseUrl: string): unknown {
+  return {
+    ecosystem: p.ecosystem,
+    name: p.name,
+    display_name: p.displayName,
+    summary: p.summary,
+    skip: p.skip,
+    targets: p.targets,
+    versions: Object.fromEntries(
+      p.versions.map((v) => [
+        v.version,
+        {
+          released: v.released,
+          skip: v.skip,
+          yanked: v.yanked,
+          deprecated: v.deprecated,
+          builds: Object.fromEntries(
+            Object.entries(v.cells).map(([t, c]) => [
+              t,
+              {
+                status: c.state,
+                reason: c.reason ?? null,
+                duration_s: c.durationS ?? null,
+                build_id: c.buildId ?? null,
+                files: c.files.map((f) => ({
+                  filename: f.filename,
+                  size: f.size,
+                  sha256: f.sha256,
+                  url: relBySha.has(f.sha256) ? `${baseUrl}/${relBySha.get(f.sha256)}` : null,
+                })),
+              },
+            ]),
+          ),
+        },
+      ]),
+    ),
+  };
+}
+
+/** Remove everything a deleted package had published. */
+export async function unpublishPackage(ctx: MasterContext, pkg: PackageRow): Promise<void> {
+  const manifest = manifestPath(ctx.paths.outputPath, pkg);
+  if (!existsSync(manifest)) return;
+  const before = JSON.parse(await readFile(manifest, 'utf8')) as string[];
+  for (const rel of before) await rm(join(ctx.paths.outputPath, rel), { force: true });
+  await rm(manifest, { force: true });
+}
+
+/** Rewrite the home page, `status.json`, the stylesheet and the 404 page. */
+export async function publishHome(ctx: MasterContext): Promise<HomePage> {
+  const onlineWithinS = ctx.config.lease_s * 2;
+  const [t, queue, workers, packages] = await Promise.all([
+    totals(ctx.db),
+    queueLengths(ctx.db),
+    listOnlineWorkers(ctx.db, onlineWithinS),
+    ctx.db.query<{ id: number; ecosystem: string; name: string; display_name: string; skip: string | null; sync_error: string | null; versions: number; passed: number; failed: number }>(
+      `SELECT p.id, p.ecosystem, p.name, p.display_name, p.skip, p.sync_error,
+         (SELECT count(*) FROM versions v WHERE v.package_id = p.id)::int AS versions,
+         (SELECT count(*) FROM builds b JOIN versions v ON v.id = b.version_id WHERE v.package_id = p.id AND b.status = 'passed')::int AS passed,
+         (SELECT count(*) FROM builds b JOIN versions v ON v.id = b.version_id WHERE v.package_id = p.id AND b.status = 'failed')::int AS failed
+       FROM packages p ORDER BY p.ecosystem, p.name`,
+    ),
+  ]);
+  const home: HomePage = {
+    totals: t,
+    queue: queue.map((q) => ({ ...q, workers: workers.filter((w) => w.targets.includes(q.target)).length })),
+    workers: workers.map((w) => ({ name: w.name, targets: w.targets, labels: w.labels, kilnVersion: w.kiln_version, lastSeen: w.last_seen.toISOString() })),
+    packages: packages.map((p) => ({
+      displayName: p.display_name,
+      ecosystem: p.ecosystem,
+      href: `${packageDir(p.ecosystem, p.name)}index.html`,
+      versions: p.versions,
+      passed: p.passed,
+      failed: p.failed,
+      note: p.skip ? `skipped: ${p.skip}` : p.sync_error ? `sync failed: ${p.sync_error}` : '',
+    })),
+  };
+  const out = ctx.paths.outputPath;
+  await writeFileAtomic(join(out, 'index.html'), renderHome(home));
+  await writeFileAtomic(join(out, 'status.json'), `${JSON.stringify({ totals: home.totals, queue: home.queue, workers: home.workers, generated: new Date().toISOString() }, null, 1)}\n`);
+  await writeFileAtomic(join(out, 'style.css'), stylesheet());
+  await writeFileAtomic(join(out, '404.html'), renderNotFound());
+  return home;
+}
+
+/**
+ * Serialises publishing work: package ids and the home page are collected
+ * and written by one loop, so a burst of finished builds rewrites each page
+ * once, and two writers never race on one file.
+ */
+export class Publisher {
+  private readonly dirty = new Set<number>();
+  private homeDirty = false;
+  private running: Promise<void> | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly ctx: MasterContext) {
+    this.log = ctx.log.child({ module: 'publish' });
+  }
+
+  /** Mark a package for republishing (and the home page with it). */
+  package(packageId: number): void {
+    this.dirty.add(packageId);
+    this.homeDirty = true;
+    this.kick();
+  }
+
+  /** Mark the home page for republishing. */
+  home(): void {
+    this.homeDirty = true;
+    this.kick();
+  }
+
+  /** Whether anything is waiting to be written or being written. */
+  busy(): boolean {
+    return this.running !== null || this.dirty.size > 0 || this.homeDirty;
+  }
+
+  /** Wait until everything marked so far is written. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Republish every package and the home page (`kiln rebuild --site`, and at start). */
+  async all(): Promise<void> {
+    for (const p of await listPackages(this.ctx.db)) this.dirty.add(p.id);
+    this.homeDirty = true;
+    this.kick();
+    await this.flush();
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = this.loop().finally(() => {
+      this.running = null;
+      if (this.dirty.size || this.homeDirty) this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.dirty.size || this.homeDirty) {
+      const ids = [...this.dirty];
+      this.dirty.clear();
+      for (const id of ids) {
+        try {
+          const pkg = await getPackageById(this.ctx.db, id);
+          if (pkg) await publishPackage(this.ctx, pkg);
+        } catch (err) {
+          this.log.error({ err, packageId: id }, 'publishing a package failed');
+        }
+      }
+      if (this.homeDirty) {
+        this.homeDirty = false;
+        try {
+          await publishHome(this.ctx);
+        } catch (err) {
+          this.log.error({ err }, 'publishing the home page failed');
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Admin API, used by `kiln add|remove|skip|unskip|rebuild|status|pause|
+ * resume|worker-token|sync`. Every call needs `Authorization: Bearer <admin token>`.
+ * Packages are named in the body or query (never the path) so scoped npm
+ * names need no escaping.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { deleteEndedBuilds, listRunning, requestCancel } from '../../db/queries/builds.ts';
+import { deletePackage, ensurePackage, getPackage, setPackageSkip, type PackageRow } from '../../db/queries/packages.ts';
+import { queueLengths, unqueuePackage, unqueueVersions } from '../../db/queries/pending.ts';
+import { getSetting, setSetting } from '../../db/queries/settings.ts';
+import { totals } from '../../db/queries/stats.ts';
+import { deleteVersion, getVersion, listVersions, setVersionOperatorSkip, type VersionRow } from '../../db/queries/versions.ts';
+import { insertWorkerToken, listOnlineWorkers, listWorkerTokens, revokeWorkerToken } from '../../db/queries/workers.ts';
+import { generateToken, hashToken, sameSecret } from '../auth.ts';
+import { ecosystemOf, type MasterContext } from '../context.ts';
+import { httpErrors } from '../http-errors.ts';
+import type { Publisher } from '../publisher.ts';
+import { unpublishPackage } from '../publisher.ts';
+import { explain, schedulePackage } from '../scheduler.ts';
+import { createSourceStore } from '../source-store.ts';
+
+const pkgRef = z.object({
+  ecosystem: z.string().default('npm'),
+  name: z.string().min(1).max(300),
+  version: z.string().min(1).max(200).optional(),
+});
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw httpErrors.badRequest(`${i.path.join('.') || 'body'}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/** Resolve a package (and optionally one version) named by an admin request. @throws 404 when unknown. */
+async function resolve(ctx: MasterContext, ref: z.infer<typeof pkgRef>): Promise<{ pkg: PackageRow; versions: VersionRow[] }> {
+  if (!ctx.ecosystems.has(ref.ecosystem)) throw httpErrors.unknownEcosystem(ref.ecosystem);
+  const name = ecosystemOf(ctx, ref.ecosystem).normalizeName(ref.name);
+  const pkg = await getPackage(ctx.db, ref.ecosystem, name);
+  if (!pkg) throw httpErrors.notFound(`${ref.ecosystem} package ${ref.name}`);
+  if (!ref.version) return { pkg, versions: await listVersions(ctx.db, pkg.id) };
+  const v = await getVersion(ctx.db, pkg.id, ref.version);
+  if (!v) throw httpErrors.notFound(`${ref.name} version ${ref.version}`);
+  return { pkg, versions: [v] };
+}
+
+/** What `kiln status` shows, also served as JSON. */
+export async function statusReport(ctx: MasterContext) {
+  return {
+    paused: await getSetting(ctx.db, 'paused', false),
+    totals: await totals(ctx.db),
+    queue: await queueLengths(ctx.db),
+    workers: (await listOnlineWorkers(ctx.db, ctx.config.lease_s * 2)).map((w) => ({
+      name: w.name, targets: w.targets, labels: w.labels, kilnVersion: w.kiln_version, lastSeen: w.last_seen,
+    })),
+    running: await listRunning(ctx.db),
+  };
+}
+
+/** Register the admin routes under `/api/v1/admin`. `triggerSync` starts a sync now and resolves when it ends. */
+export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publisher, triggerSync: () => Promise<void>): void {
+  const log = ctx.log.child({ module: 'admin' });
+
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    if (!req.url.startsWith('/api/v1/admin/')) return;
+    const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    if (!m || !sameSecret(m[1]!, ctx.adminToken)) throw httpErrors.unauthorized();
+  });
+
+  app.post('/api/v1/admin/packages', async (req) => {
+    const ref = parse(pkgRef, req.body);
+    if (!ctx.ecosystems.has(ref.ecosystem)) throw httpErrors.unknownEcosystem(ref.ecosystem);
+    const eco = ecosystemOf(ctx, ref.ecosystem);
+    const src = await eco.fetchPackage(eco.normalizeName(ref.name), AbortSignal.timeout(60_000));
+    if (!src) throw httpErrors.notFound(`${ref.ecosystem} package ${ref.name} upstream`);
+    await ensurePackage(ctx.db, ref.ecosystem, src.name, src.displayName);
+    await createSourceStore(ctx, ref.ecosystem, log, (id) => publisher.package(id)).applyPackage(src, 'no longer listed upstream');
+    const pkg = (await getPackage(ctx.db, ref.ecosystem, src.name))!;
+    log.info({ package: src.name }, 'package added');
+    return { added: src.name, versions: src.versions.length, queued: await ctx.db.query('SELECT 1 FROM pending p JOIN versions v ON v.id = p.version_id WHERE v.package_id = $1', [pkg.id]).then((r) => r.length) };
+  });
+
+  app.delete('/api/v1/admin/packages', async (req) => {
+    const q = req.query as Record<string, string>;
+    const ref = parse(pkgRef, q);
+    const buildsOnly = q.builds === 'true';
+    const { pkg, versions } = await resolve(ctx, ref);
+    const ids = versions.map((v) => v.id);
+    const cancelled = await requestCancel(ctx.db, ids);
+    if (buildsOnly) {
+      const removed = await deleteEndedBuilds(ctx.db, ids);
+      publisher.package(pkg.id);
+      return { removedBuilds: removed.length, cancelledRunning: cancelled };
+    }
+    if (ref.version) {
+      await deleteVersion(ctx.db, ids[0]!);
+      publisher.package(pkg.id);
+      return { removedVersion: ref.version, cancelledRunning: cancelled };
+    }
+    await deletePackage(ctx.db, pkg.id);
+    await unpublishPackage(ctx, pkg);
+    publisher.home();
+    return { removedPackage: pkg.name, cancelledRunning: cancelled };
+  });
+
+  const skipBody = pkgRef.extend({ reason: z.string().min(1).max(500) });
+  app.post('/api/v1/admin/skip', async (req) => {
+    const body = parse(skipBody, req.body);
+    const { pkg, versions } = await resolve(ctx, body);
+    if (body.version) {
+      await setVersionOperatorSkip(ctx.db, versions[0]!.id, body.reason);
+      await unqueueVersions(ctx.db, [versions[0]!.id]);
+    } else {
+      await setPackageSkip(ctx.db, pkg.id, body.reason);
+      await unqueuePackage(ctx.db, pkg.id);
+    }
+    publisher.package(pkg.id);
+    return { skipped: body.version ? `${pkg.name} ${body.version}` : pkg.name, reason: body.reason };
+  });
+
+  app.post('/api/v1/admin/unskip', async (req) => {
+    const body = parse(pkgRef, req.body);
+    const { pkg, versions } = await resolve(ctx, body);
+    if (body.version) await setVersionOperatorSkip(ctx.db, versions[0]!.id, null);
+    else await setPackageSkip(ctx.db, pkg.id, null);
+    const fresh = (await getPackage(ctx.db, pkg.ecosystem, pkg.name))!;
+    const queued = await ctx.db.tx((q) => schedulePackage(ctx, q, fresh));
+    publisher.package(pkg.id);
+    return { unskipped: body.version ? `${pkg.name} ${body.version}` : pkg.name, queued };
+  });
+
+  const rebuildBody = z.object({
+    what: z.enum(['builds', 'site']).default('builds'),
+    ecosystem: z.string().default('npm'),
+    name: z.string().optional(),
+    version: z.string().optional(),
+    target: z.string().optional(),
+    failedOnly: z.boolean().default(false),
+  });
+  app.post('/api/v1/admin/rebuild', async (req) => {
+    const body = parse(rebuildBody, req.body);
+    if (body.what === 'site') {
+      await publisher.all();
+      return { rebuilt: 'site' };
+    }
+    if (!body.name) throw httpErrors.badRequest('name: which package to rebuild');
+    const { pkg, versions } = await resolve(ctx, { ecosystem: body.ecosystem, name: body.name, version: body.version });
+    const forget = body.failedOnly
+      ? (await ctx.db.query<{ id: number }>(
+          `SELECT DISTINCT v.id FROM versions v JOIN builds b ON b.version_id = v.id
+           WHERE v.id = ANY($1::int[]) AND b.status IN ('failed', 'untestable')`,
+          [versions.map((v) => v.id)],
+        )).map((r) => r.id)
+      : versions.map((v) => v.id);
+    const removed = await deleteEndedBuilds(ctx.db, forget, body.target);
+    const queued = await ctx.db.tx((q) => schedulePackage(ctx, q, pkg));
+    publisher.package(pkg.id);
+    return { forgotBuilds: removed.length, queued };
+  });
+
+  app.get('/api/v1/admin/status', async (req) => {
+    const q = req.query as Record<string, string>;
+    if (q.why) {
+      try {
+        return { why: await explain(ctx, q.ecosystem ?? 'npm', q.why, q.version || undefined) };
+      } catch (err) {
+        throw httpErrors.notFound((err as Error).message.replace(/ not found$/, ''));
+      }
+    }
+    return statusReport(ctx);
+  });
+
+  app.post('/api/v1/admin/pause', async () => {
+    await setSetting(ctx.db, 'paused', true);
+    return { paused: true };
+  });
+  app.post('/api/v1/admin/resume', async () => {
+    await setSetting(ctx.db, 'paused', false);
+    ctx.events.emit('queued');
+    return { paused: false };
+  });
+
+  app.post('/api/v1/admin/sync', async () => {
+    await triggerSync();
+    return { synced: true };
+  });
+
+  app.post('/api/v1/admin/worker-tokens', async (req) => {
+    const body = parse(z.object({ name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, . _ -') }), req.body);
+    const token = generateToken();
+    try {
+      await insertWorkerToken(ctx.db, body.name, hashToken(token));
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw httpErrors.conflict(`a worker token named ${body.name} already exists`);
+      throw err;
+    }
+    return { name: body.name, token };
+  });
+  app.get('/api/v1/admin/worker-tokens', async () => ({
+    tokens: (await listWorkerTokens(ctx.db)).map((t) => ({ name: t.name, created: t.created_at, revoked: t.revoked_at, lastUsed: t.last_used_at })),
+  }));
+  app.delete('/api/v1/admin/worker-tokens', async (req) => {
+    const name = (req.query as Record<string, string>).name ?? '';
+    if (!(await revokeWorkerToken(ctx.db, name))) throw httpErrors.notFound(`live worker token ${name}`);
+    return { revoked: name };
+  });
+}

@@ -1,0 +1,236 @@
+/**
+ * Worker protocol v1 (docs/protocol.md): hello, claim (long poll),
+ * heartbeat, log chunks, streamed artifact uploads and finish. Every call
+ * carries `Authorization: Bearer <worker token>`; the master stores only the
+ * token's sha256.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { z } from 'zod';
+import { insertArtifact, listArtifactsForBuild } from '../../db/queries/artifacts.ts';
+import { addLogSize, claimBuild, extendLease, finishBuild, getBuild, type BuildRow } from '../../db/queries/builds.ts';
+import { getPackageById } from '../../db/queries/packages.ts';
+import { getSetting } from '../../db/queries/settings.ts';
+import { getTarget, upsertTargets } from '../../db/queries/targets.ts';
+import { getVersionById } from '../../db/queries/versions.ts';
+import { getWorkerForToken, touchWorker, upsertWorker, useWorkerToken, type WorkerRow, type WorkerTokenRow } from '../../db/queries/workers.ts';
+import {
+  claimRequest,
+  finishRequest,
+  heartbeatRequest,
+  helloRequest,
+  HEADER_SHA256,
+  HEADER_TAGS,
+  HEADER_WORKER,
+  unsafeFilenameReason,
+  type ClaimResponse,
+  type HelloResponse,
+} from '../../protocol/messages.ts';
+import { KILN_VERSION, PROTOCOL_VERSION } from '../../version.ts';
+import { receiveUpload } from '../artifact-store.ts';
+import { hashToken } from '../auth.ts';
+import { appendLogChunk, publishLog } from '../build-logs.ts';
+import { ecosystemOf, type MasterContext } from '../context.ts';
+import { httpErrors } from '../http-errors.ts';
+import type { Publisher } from '../publisher.ts';
+import { versionInfo } from '../scheduler.ts';
+
+/** Largest artifact accepted, bytes (2 GiB). */
+export const MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw httpErrors.badRequest(`${i.path.join('.') || 'body'}: ${i.message}`);
+  }
+  return r.data;
+}
+
+async function tokenOf(ctx: MasterContext, req: FastifyRequest): Promise<WorkerTokenRow> {
+  const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+  if (!m) throw httpErrors.unauthorized();
+  const row = await useWorkerToken(ctx.db, hashToken(m[1]!));
+  if (!row) throw httpErrors.unauthorized();
+  return row;
+}
+
+async function workerOf(ctx: MasterContext, req: FastifyRequest, workerId: number): Promise<WorkerRow> {
+  const token = await tokenOf(ctx, req);
+  const worker = await getWorkerForToken(ctx.db, workerId, token.id);
+  if (!worker) throw httpErrors.unknownWorker();
+  return worker;
+}
+
+function buildIdOf(req: FastifyRequest): number {
+  const id = Number((req.params as { id: string }).id);
+  if (!Number.isSafeInteger(id) || id <= 0) throw httpErrors.badRequest('build id must be a positive integer');
+  return id;
+}
+
+function workerIdHeader(req: FastifyRequest): number {
+  const id = Number(req.headers[HEADER_WORKER]);
+  if (!Number.isSafeInteger(id) || id <= 0) throw httpErrors.badRequest(`${HEADER_WORKER} header must be the worker id`);
+  return id;
+}
+
+/** The running build `id` if this worker still holds its lease. @throws 409 lease_lost otherwise. */
+async function heldBuild(ctx: MasterContext, id: number, worker: WorkerRow): Promise<BuildRow> {
+  const b = await getBuild(ctx.db, id);
+  if (!b) throw httpErrors.notFound(`build ${id}`);
+  if (b.worker_id !== worker.id || b.status !== 'running' || !b.lease_expires || b.lease_expires <= new Date()) {
+    throw httpErrors.leaseLost(id);
+  }
+  return b;
+}
+
+/** The package, version and target a build is about, with the ecosystem's view of them. */
+async function subjectOf(ctx: MasterContext, b: Pick<BuildRow, 'version_id' | 'target'>) {
+  const v = (await getVersionById(ctx.db, b.version_id))!;
+  const pkg = (await getPackageById(ctx.db, v.package_id))!;
+  const t = (await getTarget(ctx.db, b.target))!;
+  return { pkg, eco: ecosystemOf(ctx, pkg.ecosystem), info: versionInfo(pkg, v), target: { name: t.name, facts: t.facts } };
+}
+
+/** Register the worker routes on `app` under `/api/v1`. */
+export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publisher, onNewTargets: (ecosystems: string[]) => void): void {
+  const log = ctx.log.child({ module: 'api' });
+  const heartbeatS = Math.max(1, Math.floor(ctx.config.lease_s / 4));
+
+  app.post('/api/v1/hello', async (req): Promise<HelloResponse> => {
+    const token = await tokenOf(ctx, req);
+    const hello = parse(helloRequest, req.body);
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      return { accepted: false, reason: `protocol version ${hello.protocol} is not supported: this master (Kiln ${KILN_VERSION}) speaks version ${PROTOCOL_VERSION}; install a matching Kiln on the worker` };
+    }
+    const known = hello.targets.filter((t) => ctx.ecosystems.has(t.ecosystem));
+    if (known.length === 0) {
+      const offered = [...new Set(hello.targets.map((t) => t.ecosystem))].join(', ') || 'none';
+      return { accepted: false, reason: `none of the worker's targets belongs to an ecosystem this master runs (worker offers: ${offered}; master runs: ${[...ctx.ecosystems.keys()].join(', ')})` };
+    }
+    const fresh = await upsertTargets(ctx.db, known);
+    const worker = await upsertWorker(ctx.db, {
+      tokenId: token.id,
+      name: hello.name,
+      kilnVersion: hello.kilnVersion,
+      facts: hello.facts,
+      targets: known.map((t) => t.name),
+      labels: hello.labels,
+    });
+    log.info({ worker: worker.name, targets: worker.targets }, 'worker connected');
+    if (fresh.length) onNewTargets([...new Set(known.filter((t) => fresh.includes(t.name)).map((t) => t.ecosystem))]);
+    publisher.home();
+    return { accepted: true, workerId: worker.id, leaseS: ctx.config.lease_s, heartbeatS, claimWaitS: ctx.config.claim_wait_s, masterVersion: KILN_VERSION };
+  });
+
+  app.post('/api/v1/claim', async (req): Promise<ClaimResponse> => {
+    const body = parse(claimRequest, req.body);
+    const worker = await workerOf(ctx, req, body.workerId);
+    const waitMs = Math.min(body.waitS ?? ctx.config.claim_wait_s, ctx.config.claim_wait_s) * 1000;
+    const deadline = Date.now() + waitMs;
+    let gone = false;
+    req.raw.once('close', () => { gone = true; });
+    for (;;) {
+      await touchWorker(ctx.db, worker.id);
+      if (!(await getSetting(ctx.db, 'paused', false))) {
+        const b = await claimBuild(ctx.db, worker.id, worker.targets, ctx.config.lease_s);
+        if (b) {
+          if (gone) {
+            // The worker hung up while we were claiming: give the build back at once.
+            await ctx.db.query(`UPDATE builds SET lease_expires = now() WHERE id = $1`, [b.id]);
+            return { job: null };
+          }
+          const { pkg, eco, info, target } = await subjectOf(ctx, b);
+          const spec = eco.jobSpec(info, target);
+          log.info({ build: b.id, package: b.package, version: b.version, target: b.target, worker: worker.name }, 'build claimed');
+          publisher.package(pkg.id);
+          return {
+            job: { buildId: b.id, ecosystem: b.ecosystem, package: b.package, displayName: b.display_name, version: b.version, target: b.target, timeoutS: ctx.config.build_timeout_s, spec },
+          };
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || gone) return { job: null };
+      // Sleep until new work is queued, with polling as the backstop (another master may have queued it).
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), Math.min(left, 1000));
+      await once(ctx.events, 'queued', { signal: ac.signal }).catch(() => undefined);
+      clearTimeout(timer);
+    }
+  });
+
+  app.post('/api/v1/builds/:id/heartbeat', async (req) => {
+    const id = buildIdOf(req);
+    const body = parse(heartbeatRequest, req.body);
+    const worker = await workerOf(ctx, req, body.workerId);
+    await touchWorker(ctx.db, worker.id);
+    const b = await extendLease(ctx.db, id, worker.id, ctx.config.lease_s);
+    if (!b) throw httpErrors.leaseLost(id);
+    return { cancel: b.cancel_requested, leaseExpires: b.lease_expires!.toISOString() };
+  });
+
+  app.post('/api/v1/builds/:id/log', async (req) => {
+    const id = buildIdOf(req);
+    const worker = await workerOf(ctx, req, workerIdHeader(req));
+    await heldBuild(ctx, id, worker);
+    const offset = Number((req.query as Record<string, string>).offset ?? 'NaN');
+    if (!Number.isSafeInteger(offset) || offset < 0) throw httpErrors.badRequest('offset query parameter must be a byte offset');
+    const chunk = Buffer.isBuffer(req.body) ? req.body : Buffer.from(String(req.body ?? ''), 'utf8');
+    const added = await appendLogChunk(ctx.paths, id, offset, chunk);
+    if (added < 0) throw httpErrors.conflict(`log offset ${offset} is beyond the stored log; resend from the stored size`);
+    if (added > 0) await addLogSize(ctx.db, id, added);
+    return { stored: offset + chunk.length };
+  });
+
+  app.put('/api/v1/builds/:id/artifacts/:filename', async (req) => {
+    const id = buildIdOf(req);
+    const filename = (req.params as { filename: string }).filename;
+    const why = unsafeFilenameReason(filename);
+    if (why) throw httpErrors.unsafeFilename(filename, why);
+    const worker = await workerOf(ctx, req, workerIdHeader(req));
+    const build = await heldBuild(ctx, id, worker);
+    const sha256 = String(req.headers[HEADER_SHA256] ?? '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw httpErrors.badRequest(`${HEADER_SHA256} header must be a hex sha256`);
+    const size = Number(req.headers['content-length']);
+    if (!Number.isSafeInteger(size) || size < 0) throw httpErrors.badRequest('content-length is required');
+    let tags: Record<string, unknown> = {};
+    if (req.headers[HEADER_TAGS]) {
+      try {
+        tags = JSON.parse(Buffer.from(String(req.headers[HEADER_TAGS]), 'base64url').toString('utf8')) as Record<string, unknown>;
+      } catch {
+        throw httpErrors.badRequest(`${HEADER_TAGS} must be base64url JSON`);
+      }
+    }
+    const { eco, info, target } = await subjectOf(ctx, build);
+    const nameError = eco.checkArtifactName(filename, info, target);
+    if (nameError) throw httpErrors.badArtifactName(nameError);
+    const stored = await receiveUpload(req.body as Readable, { sha256, size }, ctx.paths, MAX_ARTIFACT_BYTES);
+    // The lease may have run out while the bytes streamed in; a lost build records nothing.
+    await heldBuild(ctx, id, worker);
+    await insertArtifact(ctx.db, { buildId: id, filename, size: stored.size, sha256: stored.sha256, tags });
+    log.debug({ build: id, filename, size }, 'artifact stored');
+    return { filename, sha256: stored.sha256, size: stored.size };
+  });
+
+  app.post('/api/v1/builds/:id/finish', async (req) => {
+    const id = buildIdOf(req);
+    const body = parse(finishRequest, req.body);
+    const worker = await workerOf(ctx, req, body.workerId);
+    await heldBuild(ctx, id, worker);
+    if (body.status === 'passed') {
+      const have = await listArtifactsForBuild(ctx.db, id);
+      for (const a of body.artifacts) {
+        if (!have.some((h) => h.filename === a.filename && h.sha256 === a.sha256 && h.size === a.size)) throw httpErrors.missingArtifact(a.filename);
+      }
+    }
+    const done = await finishBuild(ctx.db, id, worker.id, { status: body.status, durationMs: body.durationMs, failureReason: body.failureReason });
+    if (!done) throw httpErrors.leaseLost(id);
+    await publishLog(ctx.paths, id);
+    const pkgId = (await getVersionById(ctx.db, done.version_id))!.package_id;
+    log.info({ build: id, status: body.status, durationMs: body.durationMs, worker: worker.name }, 'build finished');
+    ctx.events.emit('finished', { buildId: id, packageId: pkgId, status: body.status });
+    publisher.package(pkgId);
+    return { accepted: true };
+  });
+}

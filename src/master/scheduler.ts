@@ -1,0 +1,119 @@
+/**
+ * The queue rules. A target owes a build of a version when the version and
+ * its package are not skipped, the ecosystem finds the version eligible for
+ * the target, and no build of it on that target was attempted (expired and
+ * cancelled builds do not count). Claims take the newest release first.
+ * Failed builds are not retried until `kiln rebuild` forgets them.
+ */
+import type { Queryable } from '../db/connect.ts';
+import { buildsFor } from '../db/queries/builds.ts';
+import { getSetting } from '../db/queries/settings.ts';
+import { isQueued, queueVersion, setTargetSkips } from '../db/queries/pending.ts';
+import { getPackage, type PackageRow } from '../db/queries/packages.ts';
+import { getVersion, listVersions, type VersionRow } from '../db/queries/versions.ts';
+import { listOnlineWorkers } from '../db/queries/workers.ts';
+import { listTargets, type TargetRow } from '../db/queries/targets.ts';
+import type { MasterEcosystem, VersionInfo } from '../ecosystems/types.ts';
+import { ecosystemOf, type MasterContext } from './context.ts';
+
+/** The ecosystem's view of a stored version. */
+export function versionInfo(pkg: PackageRow, v: VersionRow): VersionInfo {
+  return { packageName: pkg.name, displayName: pkg.display_name, packageMeta: pkg.meta, version: v.version, meta: v.meta };
+}
+
+/**
+ * Per-target skip reasons for one version (pure): the targets the version
+ * must not be built for, with the ecosystem's reason.
+ */
+export function targetSkips(eco: MasterEcosystem, info: VersionInfo, targets: Pick<TargetRow, 'name' | 'facts'>[]): Map<string, string> {
+  const skips = new Map<string, string>();
+  for (const t of targets) {
+    const reason = eco.targetSkipReason(info, { name: t.name, facts: t.facts });
+    if (reason) skips.set(t.name, reason);
+  }
+  return skips;
+}
+
+/**
+ * Bring one version's queue rows up to date: record per-target skips, then
+ * queue it for every remaining target that has not attempted it.
+ * @returns how many (version, target) rows were newly queued.
+ */
+export async function scheduleVersion(ctx: MasterContext, q: Queryable, pkg: PackageRow, v: VersionRow, targets?: TargetRow[]): Promise<number> {
+  const eco = ecosystemOf(ctx, pkg.ecosystem);
+  const all = targets ?? (await listTargets(q, pkg.ecosystem));
+  const skips = targetSkips(eco, versionInfo(pkg, v), all);
+  await setTargetSkips(q, v.id, skips);
+  const queued = await queueVersion(q, v.id, all.filter((t) => !skips.has(t.name)).map((t) => t.name));
+  if (queued > 0) ctx.events.emit('queued');
+  return queued;
+}
+
+/** Reschedule every version of one package (after add, unskip, rebuild…). @returns rows newly queued. */
+export async function schedulePackage(ctx: MasterContext, q: Queryable, pkg: PackageRow): Promise<number> {
+  const targets = await listTargets(q, pkg.ecosystem);
+  let n = 0;
+  for (const v of await listVersions(q, pkg.id)) n += await scheduleVersion(ctx, q, pkg, v, targets);
+  return n;
+}
+
+/** One line of `kiln status --why`: the state of a version on one target and why. */
+export interface WhyLine {
+  version: string;
+  target: string | null;
+  state: 'queued' | 'running' | 'built' | 'failed' | 'untestable' | 'skipped' | 'not queued';
+  reason: string;
+}
+
+/**
+ * Explain why each version of a package is or is not queued on each target
+ * (`kiln status --why PACKAGE [VERSION]`).
+ * @throws Error when the package or version is unknown.
+ */
+export async function explain(ctx: MasterContext, ecosystem: string, name: string, version?: string): Promise<WhyLine[]> {
+  const eco = ecosystemOf(ctx, ecosystem);
+  const pkg = await getPackage(ctx.db, ecosystem, eco.normalizeName(name));
+  if (!pkg) throw new Error(`${ecosystem} package ${name} is not tracked; add it with kiln add ${name}`);
+  let versions: VersionRow[];
+  if (version) {
+    const v = await getVersion(ctx.db, pkg.id, version);
+    if (!v) throw new Error(`${name} ${version} is not known; known versions come from the registry at the last sync`);
+    versions = [v];
+  } else {
+    versions = await listVersions(ctx.db, pkg.id);
+  }
+  const targets = await listTargets(ctx.db, ecosystem);
+  const online = await listOnlineWorkers(ctx.db, ctx.config.lease_s * 2);
+  const paused = await getSetting(ctx.db, 'paused', false);
+  const lines: WhyLine[] = [];
+  if (versions.length === 0) lines.push({ version: '-', target: null, state: 'not queued', reason: pkg.sync_error ? `sync failed: ${pkg.sync_error}` : 'no versions known yet (not synced?)' });
+  if (targets.length === 0) lines.push({ version: '-', target: null, state: 'not queued', reason: `no worker has declared a ${ecosystem} target yet` });
+  for (const v of versions) {
+    if (pkg.skip || v.skip) {
+      lines.push({ version: v.version, target: null, state: 'skipped', reason: pkg.skip ? `package skipped: ${pkg.skip}` : `skipped: ${v.skip}` });
+      continue;
+    }
+    for (const t of targets) {
+      const reason = eco.targetSkipReason(versionInfo(pkg, v), { name: t.name, facts: t.facts });
+      if (reason) {
+        lines.push({ version: v.version, target: t.name, state: 'skipped', reason });
+        continue;
+      }
+      const last = (await buildsFor(ctx.db, v.id, t.name)).find((b) => b.status !== 'expired' && b.status !== 'cancelled');
+      if (last) {
+        const state = last.status === 'passed' ? 'built' : last.status === 'running' ? 'running' : last.status;
+        const why = last.status === 'running' ? `build ${last.id} is running` : `build ${last.id} ${last.status}${last.failure_reason ? `: ${last.failure_reason}` : ''}; kiln rebuild requeues it`;
+        lines.push({ version: v.version, target: t.name, state: state as WhyLine['state'], reason: why });
+        continue;
+      }
+      if (await isQueued(ctx.db, v.id, t.name)) {
+        const served = online.some((w) => w.targets.includes(t.name));
+        const notes = [paused ? 'the master is paused (kiln resume)' : null, served ? null : `no worker online for ${t.name}`].filter(Boolean);
+        lines.push({ version: v.version, target: t.name, state: 'queued', reason: notes.length ? `queued, but ${notes.join(' and ')}` : 'queued' });
+      } else {
+        lines.push({ version: v.version, target: t.name, state: 'not queued', reason: 'not queued (run kiln rebuild to queue it)' });
+      }
+    }
+  }
+  return lines;
+}

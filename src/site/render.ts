@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+import { KILN_VERSION } from '../version.ts';
+import type { UsageBlock } from '../ecosystems/types.ts';
+import type { Totals } from '../db/queries/stats.ts';
+
+const TEMPLATES = fileURLToPath(new URL('./templates/', import.meta.url));
+const eta = new Eta({ views: TEMPLATES, autoEscape: true, cache: true });
+
+/** One cell of a package's versions × targets table. */
+export interface Cell {
+  state: 'passed' | 'failed' | 'untestable' | 'running' | 'queued' | 'skipped' | 'not built';
+  reason?: string;
+  /** Build wall time, seconds (one decimal). */
+  durationS?: number;
+  buildId?: number;
+  /** Link to the gzipped log, relative to the page. */
+  logUrl?: string;
+  files: Array<{ filename: string; url: string; size: number; sha256: string }>;
+}
+
+/** Everything the package page shows. */
+export interface PackagePage {
+  ecosystem: string;
+  name: string;
+  displayName: string;
+  summary: string | null;
+  skip: string | null;
+  syncError: string | null;
+  targets: string[];
+  versions: Array<{
+    version: string;
+    released: string;
+    skip: string | null;
+    yanked: boolean;
+    deprecated: string | null;
+    cells: Record<string, Cell>;
+  }>;
+  usage: UsageBlock[];
+}
+
+/** Everything the home page shows. */
+export interface HomePage {
+  totals: Totals;
+  queue: Array<{ target: string; ecosystem: string; queued: number; workers: number }>;
+  workers: Array<{ name: string; targets: string[]; labels: string[]; kilnVersion: string; lastSeen: string }>;
+  packages: Array<{ displayName: string; ecosystem: string; href: string; versions: number; passed: number; failed: number; note: string }>;
+}
+
+function page(template: string, title: string, root: string, data: object): string {
+  return eta.render(template, { ...data, title, root, generatedAt: new Date().toISOString(), kilnVersion: KILN_VERSION });
+}
+
+/** Format a byte count for people: "1.2 MB" (powers of 1000). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = -1;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** The home page, `index.html` at the output root. */
+export function renderHome(data: HomePage): string {
+  return page('./home', 'Home', '', { ...data, artifactSize: formatBytes(data.totals.artifact_bytes) });
+}
+
+/**
+ * A package page. `root` is the relative path from the page's folder back to
+ * the output root (e.g. `../../../`), so the site works under any prefix.
+ */
+export function renderPackage(data: PackagePage, root: string): string {
+  return page('./package', data.displayName, root, data);
+}
+
+/** The 404 page. Links are absolute from `/` because it is served at any depth. */
+export function renderNotFound(): string {
+  return page('./not-found', 'Not found', '/', {});
+}
+
+/** The site's stylesheet. */
+export function stylesheet(): string {
+  return readFileSync(new URL('./templates/style.css', import.meta.url), 'utf8');
+}

@@ -1,0 +1,87 @@
+/**
+ * Running one build command: in its own process group (so a timeout or a
+ * cancel kills the whole tree, grandchildren included), and inside
+ * bubblewrap when it is installed: the host is read-only, the build
+ * directory writable, /tmp private, PIDs unshared, and optionally no network.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { RunOptions, RunResult } from '../ecosystems/types.ts';
+
+let bwrapPath: string | null | undefined;
+
+/** Path of `bwrap` if installed and usable here, else null (checked once). */
+export function findBwrap(): string | null {
+  if (bwrapPath !== undefined) return bwrapPath;
+  const which = spawnSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' });
+  const path = which.status === 0 ? which.stdout.trim() : '';
+  if (!path) return (bwrapPath = null);
+  const probe = spawnSync(path, ['--ro-bind', '/', '/', '--unshare-pid', '--dev', '/dev', '--proc', '/proc', 'true'], { encoding: 'utf8' });
+  return (bwrapPath = probe.status === 0 ? path : null);
+}
+
+/** The bubblewrap argument list that wraps `cmd args` for a build in `workDir`. */
+export function bwrapArgs(workDir: string, cwd: string, network: boolean, cmd: string, args: string[]): string[] {
+  return [
+    '--ro-bind', '/', '/',
+    '--dev', '/dev',
+    '--proc', '/proc',
+    '--tmpfs', '/tmp',
+    '--bind', workDir, workDir,
+    '--unshare-pid', '--unshare-ipc', '--unshare-uts',
+    ...(network ? [] : ['--unshare-net']),
+    '--die-with-parent',
+    '--chdir', cwd,
+    '--', cmd, ...args,
+  ];
+}
+
+/** How to run one command. */
+export interface SandboxRun extends RunOptions {
+  /** The build's directory: the only writable place inside the sandbox. */
+  workDir: string;
+  /** `bwrap` path, or null to run without a sandbox. */
+  bwrap: string | null;
+  /** Receives stdout and stderr as they arrive. */
+  onOutput(chunk: Buffer): void;
+  /** Aborting kills the process group (SIGTERM, then SIGKILL after `graceMs`). */
+  signal: AbortSignal;
+  /** ms between SIGTERM and SIGKILL (default 2000). */
+  graceMs?: number;
+}
+
+/** Run one command to completion. Never throws for a non-zero exit; the result says how it ended. */
+export function runSandboxed(cmd: string, args: string[], o: SandboxRun): Promise<RunResult> {
+  const [file, argv] = o.bwrap ? [o.bwrap, bwrapArgs(o.workDir, o.cwd, o.network ?? true, cmd, args)] : [cmd, args];
+  return new Promise((resolve) => {
+    if (o.signal.aborted) return resolve({ code: null, signal: 'SIGKILL' });
+    const child = spawn(file, argv, {
+      cwd: o.cwd,
+      env: { ...process.env, ...o.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', o.onOutput);
+    child.stderr.on('data', o.onOutput);
+    let killTimer: NodeJS.Timeout | null = null;
+    const killGroup = (sig: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, sig);
+      } catch { /* already gone */ }
+    };
+    const onAbort = () => {
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), o.graceMs ?? 2000);
+    };
+    o.signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      o.onOutput(Buffer.from(`[kiln] cannot run ${cmd}: ${err.message}\n`));
+    });
+    // Stragglers the leader left behind would hold the pipes open: they die with it.
+    child.on('exit', () => killGroup('SIGKILL'));
+    child.on('close', (code, signal) => {
+      o.signal.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      resolve({ code, signal });
+    });
+  });
+}

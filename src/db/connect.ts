@@ -35,7 +35,12 @@ export interface Db extends Queryable {
  * in-memory PGlite (tests), optionally loaded from a `dumpDataDir()` tarball
  * so that each test skips PGlite's 3–4 s initdb.
  */
-export type DbLocation = { dsn: string } | { dataDir: string } | { memory: true; loadDataDir?: Blob };
+export type DbLocation =
+  | { dsn: string }
+  | { dataDir: string }
+  | { memory: true; loadDataDir?: Blob }
+  /** An engine the caller owns and closes (close() leaves it open). */
+  | { pglite: PGlite };
 
 function wrap(pool: pg.Pool): Queryable & { tx: Db['tx'] } {
   return {
@@ -90,6 +95,9 @@ export async function openDb(loc: DbLocation): Promise<Db> {
     }
     return { kind: 'postgres', where: redactDsn(loc.dsn), ...wrap(pool), close: () => pool.end() };
   }
+  if ('pglite' in loc) {
+    return embedded(loc.pglite, 'pglite://caller', async () => undefined, false);
+  }
   if ('memory' in loc) {
     const { PGlite } = await import('@electric-sql/pglite');
     const engine = new PGlite(loc.loadDataDir ? { loadDataDir: loc.loadDataDir } : {});
@@ -127,7 +135,7 @@ export async function openDb(loc: DbLocation): Promise<Db> {
   }
 }
 
-async function embedded(engine: PGlite, where: string, release: () => Promise<void>): Promise<Db> {
+async function embedded(engine: PGlite, where: string, release: () => Promise<void>, ownEngine = true): Promise<Db> {
   const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
   await engine.waitReady;
   const pool = new pg.Pool(createPgConfig(engine) as unknown as pg.PoolConfig);
@@ -137,7 +145,7 @@ async function embedded(engine: PGlite, where: string, release: () => Promise<vo
     ...wrap(pool),
     async close() {
       await pool.end();
-      await engine.close();
+      if (ownEngine) await engine.close();
       await release();
     },
   };

@@ -26,13 +26,17 @@ export function storePath(storeDir: string, sha256: string): string {
  *
  * @param expected declared sha256 (lower-case hex) and size in bytes.
  * @param maxBytes refuse bodies larger than this.
- * @throws HttpError 422 checksum_mismatch / size_mismatch, 413 too_large.
+ * @param beforeCommit last check before the file enters the store (e.g. the
+ *   build's lease is still held); if it throws, the file is discarded.
+ * @throws HttpError 422 checksum_mismatch / size_mismatch, 413 too_large, or
+ *   whatever `beforeCommit` throws.
  */
 export async function receiveUpload(
   body: Readable,
   expected: { sha256: string; size: number },
   dirs: { incomingDir: string; storeDir: string },
   maxBytes: number,
+  beforeCommit: () => Promise<void> = async () => undefined,
 ): Promise<StoredFile> {
   if (expected.size > maxBytes) throw httpErrors.tooLarge(maxBytes);
   await mkdir(dirs.incomingDir, { recursive: true });
@@ -52,6 +56,7 @@ export async function receiveUpload(
     const sha256 = hash.digest('hex');
     if (size !== expected.size) throw httpErrors.sizeMismatch(expected.size, size);
     if (sha256 !== expected.sha256) throw httpErrors.checksumMismatch(expected.sha256, sha256);
+    await beforeCommit();
     const dest = storePath(dirs.storeDir, sha256);
     await mkdir(join(dirs.storeDir, sha256.slice(0, 2)), { recursive: true });
     if (existsSync(dest)) await rm(tmp);

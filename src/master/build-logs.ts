@@ -21,16 +21,16 @@ export function publishedLogRel(buildId: number): string {
  * Append a chunk to a running build's log at byte `offset`. A retried chunk
  * (offset below the current size) is trimmed to its unseen part; a gap
  * (offset beyond the size) is refused so the log never has holes.
- * @returns bytes actually appended, or -1 for a gap.
+ * @returns bytes appended (-1 for a gap) and the stored size afterwards, bytes.
  */
-export async function appendLogChunk(paths: MasterPaths, buildId: number, offset: number, chunk: Buffer): Promise<number> {
+export async function appendLogChunk(paths: MasterPaths, buildId: number, offset: number, chunk: Buffer): Promise<{ added: number; size: number }> {
   await mkdir(paths.runningLogsDir, { recursive: true });
   const file = runningLogPath(paths, buildId);
   const size = existsSync(file) ? (await stat(file)).size : 0;
-  if (offset > size) return -1;
-  const fresh = chunk.subarray(size - offset);
+  if (offset > size) return { added: -1, size };
+  const fresh = chunk.subarray(Math.min(chunk.length, size - offset));
   if (fresh.length > 0) await appendFile(file, fresh);
-  return fresh.length;
+  return { added: fresh.length, size: size + fresh.length };
 }
 
 /**

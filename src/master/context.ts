@@ -37,6 +37,8 @@ export interface MasterContext {
   adminToken: string;
   /** Base URL the output path is served at, for links in repositories and usage lines. */
   baseUrl: string;
+  /** Finish requests between their status commit and their publishing, so "idle" waits for them. */
+  finishing: number;
 }
 
 /** Look up an ecosystem by name. @throws Error for an unknown name. */

@@ -21,5 +21,8 @@ export const httpErrors = {
     new HttpError(422, 'size_mismatch', `size mismatch: expected ${expected} bytes, received ${actual}; the file was discarded`),
   tooLarge: (limit: number) => new HttpError(413, 'too_large', `upload exceeds the limit of ${limit} bytes`),
   missingArtifact: (name: string) => new HttpError(422, 'missing_artifact', `artifact ${name} was not uploaded or does not match`),
+  unsupportedMedia: (message: string) => new HttpError(415, 'unsupported_media_type', message),
+  logGap: (offset: number, size: number) =>
+    new HttpError(409, 'log_gap', `log offset ${offset} is beyond the ${size} bytes stored; resend from offset ${size}`),
   unknownEcosystem: (name: string) => new HttpError(400, 'unknown_ecosystem', `unknown ecosystem ${name}`),
 } as const;

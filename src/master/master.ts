@@ -106,6 +106,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     events: new EventEmitter<MasterEvents>(),
     adminToken: loadOrCreateAdminToken(config.admin_token, join(paths.dataDir, 'admin-token')),
     baseUrl: '',
+    finishing: 0,
   };
   ctx.events.setMaxListeners(0);
   const publisher = new Publisher(ctx);
@@ -156,7 +157,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     publisher,
     url,
     syncNow: () => sync.runNow(),
-    busy: () => rescheduling > 0 || sync.running() || publisher.busy(),
+    busy: () => rescheduling > 0 || ctx.finishing > 0 || sync.running() || publisher.busy(),
     async close() {
       abort.abort();
       await app.close();

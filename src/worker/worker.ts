@@ -124,11 +124,18 @@ async function runJob(
   const timeout = setTimeout(() => stop('timeout'), job.timeoutS * 1000);
   const onShutdown = () => stop('shutdown');
   opts.signal?.addEventListener('abort', onShutdown, { once: true });
+  let beating = false;
   const beat = setInterval(() => {
-    client.heartbeat(workerId, job.buildId).then(
-      (r) => { if (r.cancel) stop('cancel'); },
-      (err) => { if (err instanceof ApiError) stop('lease'); },
-    );
+    // One heartbeat at a time: during a master outage the first one is still retrying.
+    if (beating) return;
+    beating = true;
+    client
+      .heartbeat(workerId, job.buildId)
+      .then(
+        (r) => { if (r.cancel) stop('cancel'); },
+        (err) => { if (err instanceof ApiError && (err.code === 'lease_lost' || err.status === 404)) stop('lease'); },
+      )
+      .finally(() => { beating = false; });
   }, heartbeatS * 1000);
 
   streamer.write(`[kiln] build ${job.buildId}: ${job.displayName} ${job.version} for ${job.target} on ${opts.name} (Kiln ${KILN_VERSION}, sandbox ${bwrap ? 'bwrap' : 'none'})\n`);

@@ -24,6 +24,8 @@ export interface Farm {
   token(name?: string): Promise<string>;
   /** Start an in-process worker; returns a stop function. */
   worker(eco: WorkerEcosystem, opts?: { name?: string }): { stop: () => Promise<void>; done: Promise<void> };
+  /** Wait until no finish, sync or publishing is in progress, so the output path is up to date. */
+  settle(): Promise<void>;
   /** Stop everything and delete the temp dirs. */
   close(): Promise<void>;
 }
@@ -37,7 +39,7 @@ export async function startFarm(ecosystems: MasterEcosystem[], overrides: Partia
   const config = masterSchema.parse({ listen: '127.0.0.1:0', data_dir: dir, lease_s: 10, claim_wait_s: 2, admin_token: 'test-admin-token-0123456789', ...overrides });
   const master = await startMaster({ config, log: silentLogger(), ecosystems, db, sync: false });
   const workers: Array<() => Promise<void>> = [];
-  return {
+  const farm: Farm = {
     master,
     db,
     dir,
@@ -48,10 +50,8 @@ export async function startFarm(ecosystems: MasterEcosystem[], overrides: Partia
     },
     worker(eco, o = {}) {
       const ac = new AbortController();
-      let tokenP: Promise<string> | null = null;
       const done = (async () => {
-        tokenP = this.token();
-        await runWorker({ master: master.url, token: await tokenP, name: o.name ?? `w${tokenSeq}`, labels: [], sandbox: 'none', ecosystems: [eco], log: silentLogger(), signal: ac.signal, workDir: join(dir, 'builds') });
+        await runWorker({ master: master.url, token: await farm.token(), name: o.name ?? `w${tokenSeq}`, labels: [], sandbox: 'none', ecosystems: [eco], log: silentLogger(), signal: ac.signal, workDir: join(dir, 'builds') });
       })().catch((err: Error) => {
         if (!ac.signal.aborted) throw err;
       });
@@ -62,6 +62,10 @@ export async function startFarm(ecosystems: MasterEcosystem[], overrides: Partia
       workers.push(stop);
       return { stop, done };
     },
+    async settle() {
+      await waitFor(async () => !master.busy(), 30_000, 'the master to settle');
+      await master.publisher.flush();
+    },
     async close() {
       for (const s of workers) await s();
       await master.close();
@@ -69,6 +73,7 @@ export async function startFarm(ecosystems: MasterEcosystem[], overrides: Partia
       if (!opts.dir) await rm(dir, { recursive: true, force: true });
     },
   };
+  return farm;
 }
 
 /** Poll `fn` until it returns a truthy value, or fail after `ms`. */

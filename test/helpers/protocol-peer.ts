@@ -12,7 +12,7 @@ export async function helloPeer(url: string, token: string, targets = ['shell-a'
     const r = await fetch(`${url}/api/v1/${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body !== undefined && !(body instanceof Uint8Array) ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body),
     });
     const text = await r.text();
     return { status: r.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };

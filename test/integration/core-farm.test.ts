@@ -63,7 +63,7 @@ describe('a master and a worker on loopback', () => {
     // Newest release first: alpha 2.0.0 (day 5), broken (day 3), alpha 1.0.0 (day 1).
     expect(all.map((b) => `${b.package} ${b.version}`)).toEqual(['alpha 2.0.0', 'broken 0.1.0', 'alpha 1.0.0']);
     expect(all.map((b) => b.status)).toEqual(['passed', 'failed', 'passed']);
-    await farm.master.publisher.flush();
+    await farm.settle();
 
     const out = farm.master.ctx.paths.outputPath;
     const file = join(out, 'shell', 'alpha', 'alpha-2.0.0.bin');
@@ -138,7 +138,7 @@ describe('a master and a worker on loopback', () => {
     expect(existsSync(join(out, 'shell', 'alpha', 'alpha-1.0.0.bin'))).toBe(true);
     const r = await admin(`packages?ecosystem=shell&name=alpha`, 'DELETE');
     expect(r.status).toBe(200);
-    await farm.master.publisher.flush();
+    await farm.settle();
     expect(existsSync(join(out, 'shell', 'alpha', 'alpha-1.0.0.bin'))).toBe(false);
     expect(existsSync(join(out, 'packages', 'shell', 'alpha', 'index.html'))).toBe(false);
     expect(readdirSync(join(out, 'packages', 'shell'))).not.toContain('alpha-missing');

@@ -43,6 +43,15 @@ describe('worker protocol refusals', () => {
     expect(j.reason).toContain(`protocol version ${PROTOCOL_VERSION + 1} is not supported`);
   });
 
+  it('guards admin routes however the path is spelled', async () => {
+    for (const path of ['/api/v1/admin/status', '/api/v1/%61dmin/status', '/api/v1/admin/%73tatus']) {
+      const r = await fetch(`${farm.master.url}${path}`);
+      expect(r.status, path).toBe(401);
+    }
+    const r = await fetch(`${farm.master.url}/api/v1/%61dmin/worker-tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"evil"}' });
+    expect(r.status).toBe(401);
+  });
+
   it('refuses malformed requests with a readable message', async () => {
     const peer = await helloPeer(farm.master.url, await farm.token());
     const r = await peer.call('POST', 'claim', { workerId: 'x' });
@@ -81,6 +90,26 @@ describe('worker protocol refusals', () => {
     // Report the failure so the build ends.
     const ok = await peer.call('POST', `builds/${job.buildId}/finish`, { workerId: peer.workerId, status: 'failed', durationMs: 5, failureReason: 'test' });
     expect(ok.status).toBe(200);
+  });
+
+  it('stores retried log chunks once, reports the stored size, refuses gaps, and accepts a retried finish', async () => {
+    const peer = await helloPeer(farm.master.url, await farm.token(), ['shell-a'], 'retrier');
+    await farm.db.query('DELETE FROM builds');
+    await farm.db.query(`INSERT INTO pending (target, version_id, released) SELECT 'shell-a', id, released FROM versions ON CONFLICT DO NOTHING`);
+    const job = (await peer.call('POST', 'claim', { workerId: peer.workerId, waitS: 2 })).json.job as { buildId: number };
+    const text = (s: string) => new TextEncoder().encode(s);
+    const h = { 'content-type': 'text/plain', 'x-kiln-worker': String(peer.workerId) };
+    expect((await peer.call('POST', `builds/${job.buildId}/log?offset=0`, text('hello '), h)).json.stored).toBe(6);
+    expect((await peer.call('POST', `builds/${job.buildId}/log?offset=0`, text('hello world'), h)).json.stored).toBe(11);
+    expect((await peer.call('POST', `builds/${job.buildId}/log?offset=6`, text('world'), h)).json.stored).toBe(11);
+    const gap = await peer.call('POST', `builds/${job.buildId}/log?offset=50`, text('x'), h);
+    expect(gap.status).toBe(409);
+    expect(gap.json.message).toContain('resend from offset 11');
+    const fin = { workerId: peer.workerId, status: 'failed', durationMs: 3, failureReason: 'x' };
+    expect((await peer.call('POST', `builds/${job.buildId}/finish`, fin)).status).toBe(200);
+    expect((await peer.call('POST', `builds/${job.buildId}/finish`, fin)).status).toBe(200);
+    const log = await fetch(`${farm.master.url}/logs/0/${job.buildId}.txt.gz`).then((r) => r.text());
+    expect(log).toBe('hello world');
   });
 
   it('requeues a build whose lease expired and refuses the late result', async () => {

@@ -43,8 +43,9 @@ describe('worker and master faults', () => {
       await waitFor(async () => (await statuses(farm.db)).includes('passed'), 40_000, 'the requeued build to pass');
       await w.stop();
       expect(await statuses(farm.db)).toEqual(['expired', 'passed']);
-      await farm.master.publisher.flush();
-      expect(readFileSync(join(farm.master.ctx.paths.outputPath, 'shell', 'slow', 'slow-1.0.0.bin'), 'utf8')).toBe('done');
+      const file = join(farm.master.ctx.paths.outputPath, 'shell', 'slow', 'slow-1.0.0.bin');
+      await waitFor(async () => existsSync(file), 10_000, 'the artifact to be published');
+      expect(readFileSync(file, 'utf8')).toBe('done');
     } finally {
       await farm.close();
       await rm(dir, { recursive: true, force: true });
@@ -75,8 +76,10 @@ describe('worker and master faults', () => {
       expect(await statuses(db)).toEqual(['passed']);
       ac.abort();
       await worker;
-      await master.publisher.flush();
-      expect(readFileSync(join(master.ctx.paths.outputPath, 'shell', 'steady', 'steady-2.0.0.bin'), 'utf8')).toBe('ok');
+      // The status is committed before the finish route publishes: wait for the file.
+      const file = join(master.ctx.paths.outputPath, 'shell', 'steady', 'steady-2.0.0.bin');
+      await waitFor(async () => existsSync(file), 10_000, 'the artifact to be published');
+      expect(readFileSync(file, 'utf8')).toBe('ok');
       const log = await fetch(`${master.url}/logs/0/1.txt.gz`).then((r) => r.text());
       expect(log).toContain('started');
       expect(log).toContain('finished');

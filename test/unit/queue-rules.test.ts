@@ -28,6 +28,7 @@ beforeAll(async () => {
     events: new EventEmitter(),
     adminToken: 'x',
     baseUrl: '',
+    finishing: 0,
   };
   await upsertTargets(db, [
     { name: 'shell-a', ecosystem: 'shell', facts: {} },

@@ -179,3 +179,21 @@ export async function listRunning(q: Queryable): Promise<Array<{ id: number; pac
      LEFT JOIN workers w ON w.id = b.worker_id WHERE b.status = 'running' ORDER BY b.id`,
   );
 }
+
+/**
+ * Undo a claim that never reached its worker (it hung up, or the job could
+ * not be described): delete the running build and put the pair back in the
+ * queue, as if it had never been claimed.
+ */
+export async function releaseClaim(q: Queryable, id: number): Promise<void> {
+  const rows = await q.query<{ version_id: number; target: string }>(
+    `DELETE FROM builds WHERE id = $1 AND status = 'running' RETURNING version_id, target`,
+    [id],
+  );
+  for (const r of rows) {
+    await q.query(
+      `INSERT INTO pending (target, version_id, released) SELECT $2, id, released FROM versions WHERE id = $1 ON CONFLICT DO NOTHING`,
+      [r.version_id, r.target],
+    );
+  }
+}

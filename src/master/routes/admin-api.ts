@@ -63,15 +63,20 @@ export async function statusReport(ctx: MasterContext) {
 
 /** Register the admin routes under `/api/v1/admin`. `triggerSync` starts a sync now and resolves when it ends. */
 export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publisher, triggerSync: () => Promise<void>): void {
+  // An encapsulated plugin: the auth hook guards exactly the routes registered
+  // inside it, however the request path was spelled (%-encoding included).
+  app.register(async (admin) => adminRoutes(admin, ctx, publisher, triggerSync), { prefix: '/api/v1/admin' });
+}
+
+function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publisher, triggerSync: () => Promise<void>): void {
   const log = ctx.log.child({ module: 'admin' });
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    if (!req.url.startsWith('/api/v1/admin/')) return;
     const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     if (!m || !sameSecret(m[1]!, ctx.adminToken)) throw httpErrors.unauthorized();
   });
 
-  app.post('/api/v1/admin/packages', async (req) => {
+  app.post('/packages', async (req) => {
     const ref = parse(pkgRef, req.body);
     if (!ctx.ecosystems.has(ref.ecosystem)) throw httpErrors.unknownEcosystem(ref.ecosystem);
     const eco = ecosystemOf(ctx, ref.ecosystem);
@@ -84,7 +89,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, pu
     return { added: src.name, versions: src.versions.length, queued: await ctx.db.query('SELECT 1 FROM pending p JOIN versions v ON v.id = p.version_id WHERE v.package_id = $1', [pkg.id]).then((r) => r.length) };
   });
 
-  app.delete('/api/v1/admin/packages', async (req) => {
+  app.delete('/packages', async (req) => {
     const q = req.query as Record<string, string>;
     const ref = parse(pkgRef, q);
     const buildsOnly = q.builds === 'true';
@@ -93,8 +98,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, pu
     const cancelled = await requestCancel(ctx.db, ids);
     if (buildsOnly) {
       const removed = await deleteEndedBuilds(ctx.db, ids);
+      // With their builds gone the versions are owed again, as a fresh version would be.
+      const queued = await ctx.db.tx((q) => schedulePackage(ctx, q, pkg));
       publisher.package(pkg.id);
-      return { removedBuilds: removed.length, cancelledRunning: cancelled };
+      return { removedBuilds: removed.length, cancelledRunning: cancelled, queued };
     }
     if (ref.version) {
       await deleteVersion(ctx.db, ids[0]!);
@@ -108,7 +115,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, pu
   });
 
   const skipBody = pkgRef.extend({ reason: z.string().min(1).max(500) });
-  app.post('/api/v1/admin/skip', async (req) => {
+  app.post('/skip', async (req) => {
     const body = parse(skipBody, req.body);
     const { pkg, versions } = await resolve(ctx, body);
     if (body.version) {
@@ -122,7 +129,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, pu
     return { skipped: body.version ? `${pkg.name} ${body.version}` : pkg.name, reason: body.reason };
   });
 
-  app.post('/api/v1/admin/unskip', async (req) => {
+  app.post('/unskip', async (req) => {
     const body = parse(pkgRef, req.body);
     const { pkg, versions } = await resolve(ctx, body);
     if (body.version) await setVersionOperatorSkip(ctx.db, versions[0]!.id, null);
@@ -141,7 +148,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, pu
     target: z.string().optional(),
     failedOnly: z.boolean().default(false),
   });
-  app.post('/api/v1/admin/rebuild', async (req) => {
+  app.post('/rebuild', async (req) => {
     const body = parse(rebuildBody, req.body);
     if (body.what === 'site') {
       await publisher.all();
@@ -162,7 +169,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, pu
     return { forgotBuilds: removed.length, queued };
   });
 
-  app.get('/api/v1/admin/status', async (req) => {
+  app.get('/status', async (req) => {
     const q = req.query as Record<string, string>;
     if (q.why) {
       try {
@@ -174,22 +181,22 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, pu
     return statusReport(ctx);
   });
 
-  app.post('/api/v1/admin/pause', async () => {
+  app.post('/pause', async () => {
     await setSetting(ctx.db, 'paused', true);
     return { paused: true };
   });
-  app.post('/api/v1/admin/resume', async () => {
+  app.post('/resume', async () => {
     await setSetting(ctx.db, 'paused', false);
     ctx.events.emit('queued');
     return { paused: false };
   });
 
-  app.post('/api/v1/admin/sync', async () => {
+  app.post('/sync', async () => {
     await triggerSync();
     return { synced: true };
   });
 
-  app.post('/api/v1/admin/worker-tokens', async (req) => {
+  app.post('/worker-tokens', async (req) => {
     const body = parse(z.object({ name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, . _ -') }), req.body);
     const token = generateToken();
     try {
@@ -200,10 +207,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: MasterContext, pu
     }
     return { name: body.name, token };
   });
-  app.get('/api/v1/admin/worker-tokens', async () => ({
+  app.get('/worker-tokens', async () => ({
     tokens: (await listWorkerTokens(ctx.db)).map((t) => ({ name: t.name, created: t.created_at, revoked: t.revoked_at, lastUsed: t.last_used_at })),
   }));
-  app.delete('/api/v1/admin/worker-tokens', async (req) => {
+  app.delete('/worker-tokens', async (req) => {
     const name = (req.query as Record<string, string>).name ?? '';
     if (!(await revokeWorkerToken(ctx.db, name))) throw httpErrors.notFound(`live worker token ${name}`);
     return { revoked: name };

@@ -5,11 +5,11 @@
  * token's sha256.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import { Stream, type Readable } from 'node:stream';
 import { once } from 'node:events';
 import { z } from 'zod';
 import { insertArtifact, listArtifactsForBuild } from '../../db/queries/artifacts.ts';
-import { addLogSize, claimBuild, extendLease, finishBuild, getBuild, type BuildRow } from '../../db/queries/builds.ts';
+import { addLogSize, claimBuild, extendLease, finishBuild, getBuild, releaseClaim, type BuildRow } from '../../db/queries/builds.ts';
 import { getPackageById } from '../../db/queries/packages.ts';
 import { getSetting } from '../../db/queries/settings.ts';
 import { getTarget, upsertTargets } from '../../db/queries/targets.ts';
@@ -124,25 +124,39 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     return { accepted: true, workerId: worker.id, leaseS: ctx.config.lease_s, heartbeatS, claimWaitS: ctx.config.claim_wait_s, masterVersion: KILN_VERSION };
   });
 
-  app.post('/api/v1/claim', async (req): Promise<ClaimResponse> => {
+  app.post('/api/v1/claim', async (req, reply): Promise<ClaimResponse> => {
     const body = parse(claimRequest, req.body);
     const worker = await workerOf(ctx, req, body.workerId);
     const waitMs = Math.min(body.waitS ?? ctx.config.claim_wait_s, ctx.config.claim_wait_s) * 1000;
     const deadline = Date.now() + waitMs;
     let gone = false;
-    req.raw.once('close', () => { gone = true; });
+    const hangup = new AbortController();
+    // The response closing before we answer means the worker hung up.
+    reply.raw.once('close', () => {
+      gone = true;
+      hangup.abort();
+    });
     for (;;) {
+      if (gone) return { job: null };
       await touchWorker(ctx.db, worker.id);
       if (!(await getSetting(ctx.db, 'paused', false))) {
         const b = await claimBuild(ctx.db, worker.id, worker.targets, ctx.config.lease_s);
         if (b) {
           if (gone) {
             // The worker hung up while we were claiming: give the build back at once.
-            await ctx.db.query(`UPDATE builds SET lease_expires = now() WHERE id = $1`, [b.id]);
+            await ctx.db.tx((q) => releaseClaim(q, b.id));
+            ctx.events.emit('queued');
             return { job: null };
           }
           const { pkg, eco, info, target } = await subjectOf(ctx, b);
-          const spec = eco.jobSpec(info, target);
+          let spec: Record<string, unknown>;
+          try {
+            spec = eco.jobSpec(info, target);
+          } catch (err) {
+            // Hand the build back at once rather than holding it for a lease nobody can use.
+            await ctx.db.tx((q) => releaseClaim(q, b.id));
+            throw err;
+          }
           log.info({ build: b.id, package: b.package, version: b.version, target: b.target, worker: worker.name }, 'build claimed');
           publisher.package(pkg.id);
           return {
@@ -153,10 +167,8 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
       const left = deadline - Date.now();
       if (left <= 0 || gone) return { job: null };
       // Sleep until new work is queued, with polling as the backstop (another master may have queued it).
-      const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(), Math.min(left, 1000));
-      await once(ctx.events, 'queued', { signal: ac.signal }).catch(() => undefined);
-      clearTimeout(timer);
+      const signal = AbortSignal.any([AbortSignal.timeout(Math.min(left, 1000)), hangup.signal]);
+      await once(ctx.events, 'queued', { signal }).catch(() => undefined);
     }
   });
 
@@ -166,7 +178,10 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     const worker = await workerOf(ctx, req, body.workerId);
     await touchWorker(ctx.db, worker.id);
     const b = await extendLease(ctx.db, id, worker.id, ctx.config.lease_s);
-    if (!b) throw httpErrors.leaseLost(id);
+    if (!b) {
+      if (!(await getBuild(ctx.db, id))) throw httpErrors.notFound(`build ${id}`);
+      throw httpErrors.leaseLost(id);
+    }
     return { cancel: b.cancel_requested, leaseExpires: b.lease_expires!.toISOString() };
   });
 
@@ -176,11 +191,11 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     await heldBuild(ctx, id, worker);
     const offset = Number((req.query as Record<string, string>).offset ?? 'NaN');
     if (!Number.isSafeInteger(offset) || offset < 0) throw httpErrors.badRequest('offset query parameter must be a byte offset');
-    const chunk = Buffer.isBuffer(req.body) ? req.body : Buffer.from(String(req.body ?? ''), 'utf8');
-    const added = await appendLogChunk(ctx.paths, id, offset, chunk);
-    if (added < 0) throw httpErrors.conflict(`log offset ${offset} is beyond the stored log; resend from the stored size`);
-    if (added > 0) await addLogSize(ctx.db, id, added);
-    return { stored: offset + chunk.length };
+    if (!Buffer.isBuffer(req.body)) throw httpErrors.unsupportedMedia('log chunks must be sent as text/plain');
+    const r = await appendLogChunk(ctx.paths, id, offset, req.body);
+    if (r.added < 0) throw httpErrors.logGap(offset, r.size);
+    if (r.added > 0) await addLogSize(ctx.db, id, r.added);
+    return { stored: r.size };
   });
 
   app.put('/api/v1/builds/:id/artifacts/:filename', async (req) => {
@@ -196,18 +211,21 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     if (!Number.isSafeInteger(size) || size < 0) throw httpErrors.badRequest('content-length is required');
     let tags: Record<string, unknown> = {};
     if (req.headers[HEADER_TAGS]) {
+      let parsed: unknown;
       try {
-        tags = JSON.parse(Buffer.from(String(req.headers[HEADER_TAGS]), 'base64url').toString('utf8')) as Record<string, unknown>;
+        parsed = JSON.parse(Buffer.from(String(req.headers[HEADER_TAGS]), 'base64url').toString('utf8'));
       } catch {
-        throw httpErrors.badRequest(`${HEADER_TAGS} must be base64url JSON`);
+        parsed = null;
       }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw httpErrors.badRequest(`${HEADER_TAGS} must be a base64url JSON object`);
+      tags = parsed as Record<string, unknown>;
     }
     const { eco, info, target } = await subjectOf(ctx, build);
     const nameError = eco.checkArtifactName(filename, info, target);
     if (nameError) throw httpErrors.badArtifactName(nameError);
-    const stored = await receiveUpload(req.body as Readable, { sha256, size }, ctx.paths, MAX_ARTIFACT_BYTES);
-    // The lease may have run out while the bytes streamed in; a lost build records nothing.
-    await heldBuild(ctx, id, worker);
+    if (!(req.body instanceof Stream)) throw httpErrors.unsupportedMedia('artifacts must be sent as application/octet-stream');
+    // The lease may run out while the bytes stream in: re-check before the file enters the store.
+    const stored = await receiveUpload(req.body as Readable, { sha256, size }, ctx.paths, MAX_ARTIFACT_BYTES, () => heldBuild(ctx, id, worker).then(() => undefined));
     await insertArtifact(ctx.db, { buildId: id, filename, size: stored.size, sha256: stored.sha256, tags });
     log.debug({ build: id, filename, size }, 'artifact stored');
     return { filename, sha256: stored.sha256, size: stored.size };
@@ -217,20 +235,32 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     const id = buildIdOf(req);
     const body = parse(finishRequest, req.body);
     const worker = await workerOf(ctx, req, body.workerId);
+    const prior = await getBuild(ctx.db, id);
+    // A retried finish whose first answer was lost: the result is already recorded.
+    if (prior && prior.worker_id === worker.id && prior.status === body.status && prior.finished_at) return { accepted: true };
     await heldBuild(ctx, id, worker);
     if (body.status === 'passed') {
       const have = await listArtifactsForBuild(ctx.db, id);
       for (const a of body.artifacts) {
         if (!have.some((h) => h.filename === a.filename && h.sha256 === a.sha256 && h.size === a.size)) throw httpErrors.missingArtifact(a.filename);
       }
+      // Only what the worker vouches for at finish is published.
+      const listed = new Set(body.artifacts.map((a) => a.filename));
+      const extra = have.filter((h) => !listed.has(h.filename)).map((h) => h.id);
+      if (extra.length) await ctx.db.query('DELETE FROM artifacts WHERE id = ANY($1::bigint[])', [extra]);
     }
-    const done = await finishBuild(ctx.db, id, worker.id, { status: body.status, durationMs: body.durationMs, failureReason: body.failureReason });
-    if (!done) throw httpErrors.leaseLost(id);
-    await publishLog(ctx.paths, id);
-    const pkgId = (await getVersionById(ctx.db, done.version_id))!.package_id;
-    log.info({ build: id, status: body.status, durationMs: body.durationMs, worker: worker.name }, 'build finished');
-    ctx.events.emit('finished', { buildId: id, packageId: pkgId, status: body.status });
-    publisher.package(pkgId);
-    return { accepted: true };
+    ctx.finishing++;
+    try {
+      const done = await finishBuild(ctx.db, id, worker.id, { status: body.status, durationMs: body.durationMs, failureReason: body.failureReason });
+      if (!done) throw httpErrors.leaseLost(id);
+      await publishLog(ctx.paths, id);
+      const pkgId = (await getVersionById(ctx.db, done.version_id))!.package_id;
+      log.info({ build: id, status: body.status, durationMs: body.durationMs, worker: worker.name }, 'build finished');
+      ctx.events.emit('finished', { buildId: id, packageId: pkgId, status: body.status });
+      publisher.package(pkgId);
+      return { accepted: true };
+    } finally {
+      ctx.finishing--;
+    }
   });
 }

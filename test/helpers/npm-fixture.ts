@@ -24,6 +24,8 @@ export interface AddonOptions {
   brokenHeader?: boolean;
   /** `engines.node`, when set. */
   engines?: string;
+  /** Also build `build/Release/plain_ext.node`, a shared object that is not a Node addon (like better-sqlite3's test_extension.node). */
+  nonAddonExtra?: boolean;
   /** Extra package.json fields. */
   extra?: Record<string, unknown>;
 }
@@ -70,8 +72,12 @@ export async function makeAddonPackage(dir: string, opts: AddonOptions): Promise
   const defines = [...(opts.brokenHeader ? ['KILN_BROKEN'] : []), ...(opts.napi ? ['NAPI_VERSION=<(napi_build_version)'] : [])];
   const gyp = {
     ...(opts.napi ? { variables: { 'napi_build_version%': '8' } } : {}),
-    targets: [{ target_name: 'addon', sources: [`src/${file}`], defines }],
+    targets: [
+      { target_name: 'addon', sources: [`src/${file}`], defines },
+      ...(opts.nonAddonExtra ? [{ target_name: 'plain_ext', sources: ['src/plain_ext.c'] }] : []),
+    ],
   };
+  if (opts.nonAddonExtra) await writeFile(path.join(src, 'plain_ext.c'), 'int kiln_plain_ext(int x) { return x + 1; }\n');
   await writeFile(path.join(dir, 'binding.gyp'), JSON.stringify(gyp, null, 2));
   await writeFile(path.join(src, file), opts.napi ? NAPI_SRC : NODE_SRC);
   await writeFile(path.join(dir, 'index.js'), "module.exports = require('./build/Release/addon.node');\n");
@@ -123,6 +129,7 @@ async function readPackageJson(tgz: string): Promise<Record<string, unknown>> {
  * @returns the registry URL (with trailing '/') and `close()`.
  */
 export async function startLocalRegistry(packages: RegistryEntry[]): Promise<{ url: string; close(): Promise<void>; requests: string[] }> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- packuments are free-form JSON built up field by field
   const docs = new Map<string, Record<string, any>>();
   const tarballs = new Map<string, Buffer>();
   const requests: string[] = [];
@@ -133,7 +140,7 @@ export async function startLocalRegistry(packages: RegistryEntry[]): Promise<{ u
   let day = 0;
   for (const p of packages) {
     const data = await readFile(p.tgzPath);
-    const pkg = { ...(await readPackageJson(p.tgzPath)), ...p.manifest } as Record<string, any>;
+    const pkg = { ...(await readPackageJson(p.tgzPath)), ...p.manifest } as Record<string, unknown>;
     const name = String(pkg.name);
     const version = String(pkg.version);
     const file = `${name.split('/').pop()}-${version}.tgz`;

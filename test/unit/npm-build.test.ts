@@ -53,7 +53,7 @@ describe('npm worker builds the fixture addon', () => {
     tmp = await mkdtemp(path.join(tmpdir(), 'kiln-npm-build-'));
     const entries = await Promise.all([
       makeAddonPackage(path.join(tmp, 'napi'), { name: '@kiln-test/napi-addon', version: '1.0.0', napi: true }),
-      makeAddonPackage(path.join(tmp, 'node'), { name: 'kiln-node-addon', version: '1.0.0' }),
+      makeAddonPackage(path.join(tmp, 'node'), { name: 'kiln-node-addon', version: '1.0.0', nonAddonExtra: true }),
       makeAddonPackage(path.join(tmp, 'broken'), { name: 'kiln-broken-addon', version: '1.0.0', napi: true, brokenHeader: true }),
     ]);
     reg = await startLocalRegistry(entries.map((e) => ({ tgzPath: e.tgzPath })));
@@ -120,6 +120,9 @@ describe('npm worker builds the fixture addon', () => {
     expect(outcome.artifacts.map((a) => a.filename)).toEqual([
       `kiln-node-addon-v1.0.0-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`,
     ]);
+    // prebuild-install require()s every .node it unpacks, so a non-addon shared object must stay out.
+    expect(log).toContain('build/Release/plain_ext.node: not a Node addon');
+    expect(await listTgz(outcome.artifacts[0]!.path)).toEqual(['build/', 'build/Release/', 'build/Release/addon.node']);
   }, 60_000);
 
   it('fails a build with a missing header, quoting the compiler', async () => {

@@ -29,7 +29,9 @@ describe('native detection from metadata', () => {
     expect(detectNativeFromManifest(m({ gypfile: true })).verdict).toBe('native');
     const d = detectNativeFromManifest(m({ gypfile: false, dependencies: { bindings: '^1' } }));
     expect(d.verdict).toBe('not-native');
-    expect(notNativeReason(d)).toBe('not a native addon (gypfile: false (no build step))');
+    expect(notNativeReason(d)).toBe(
+      'not a native addon (gypfile: false, so npm runs no build step; it depends on bindings, so any binaries ship inside the tarball)',
+    );
   });
 
   it('uses a binary field and addon-only dependencies', () => {

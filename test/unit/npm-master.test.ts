@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNpmMaster } from '../../src/ecosystems/npm/index.ts';
-import { packumentUrl } from '../../src/ecosystems/npm/registry.ts';
+import { defaultNpmRegistry, normalizeRegistry, packumentUrl } from '../../src/ecosystems/npm/registry.ts';
 import type { SourcePackage, SourceStore } from '../../src/ecosystems/types.ts';
 import { makeAddonPackage, startLocalRegistry } from '../helpers/npm-fixture.ts';
 
@@ -48,6 +48,11 @@ describe('npm master against a local registry', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
+  it('finds npm’s configured registry, ending with one slash', async () => {
+    expect(normalizeRegistry('https://r.test/npm//')).toBe('https://r.test/npm/');
+    expect(await defaultNpmRegistry()).toMatch(/^https?:\/\/.*[^/]\/$/);
+  });
+
   it('encodes scoped names as npm does', () => {
     expect(packumentUrl('https://r.test/npm', '@scope/name')).toBe('https://r.test/npm/@scope%2fname');
   });
@@ -75,9 +80,16 @@ describe('npm master against a local registry', () => {
 
   it('"latest" with Node versions tracks what npm would install there', async () => {
     const master = createNpmMaster({ registry: reg.url, versions: 'latest', packages: [] });
-    expect((await master.fetchPackage('@kiln-test/addon', signal))!.versions.map((v) => v.version)).toEqual(['2.0.0']);
+    const skips = async () => (await master.fetchPackage('@kiln-test/addon', signal))!.versions.map((v) => [v.version, v.skip]);
+    expect(await skips()).toEqual([
+      ['2.0.0', null],
+      ['1.0.0', 'not selected by the versions policy "latest"'],
+    ]);
     master.setNodeVersions(['20.20.2']);
-    expect((await master.fetchPackage('@kiln-test/addon', signal))!.versions.map((v) => v.version)).toEqual(['2.0.0', '1.0.0']);
+    expect(await skips()).toEqual([
+      ['2.0.0', null],
+      ['1.0.0', null],
+    ]);
   });
 
   it('looks inside tarballs when metadata says nothing, once per version', async () => {

@@ -114,7 +114,7 @@ describe('master eligibility, job specs and artifact names', () => {
     const v = info('sqlite3', '5.1.7', sqlite3);
     expect(master.targetSkipReason(v, napiT)).toBeNull();
     expect(master.targetSkipReason(v, nodeT)).toMatch(/^N-API addon/);
-    const spec = master.jobSpec(v, napiT) as Record<string, any>;
+    const spec = master.jobSpec(v, napiT) as { plan: { napiBuildVersion: number } };
     expect(spec).toMatchObject({ registry: 'https://registry.npmjs.org/', name: 'sqlite3', version: '5.1.7', integrity: 'sha512-AAAA' });
     expect(spec.plan.napiBuildVersion).toBe(6);
     expect(() => master.jobSpec(v, nodeT)).toThrow(/must not be built/);

@@ -23,7 +23,7 @@ export interface Farm {
   /** Create a worker token directly in the database. */
   token(name?: string): Promise<string>;
   /** Start an in-process worker; returns a stop function. */
-  worker(eco: WorkerEcosystem, opts?: { name?: string }): { stop: () => Promise<void>; done: Promise<void> };
+  worker(eco: WorkerEcosystem, opts?: { name?: string; sandbox?: 'auto' | 'none' }): { stop: () => Promise<void>; done: Promise<void> };
   /** Wait until no finish, sync or publishing is in progress, so the output path is up to date. */
   settle(): Promise<void>;
   /** Stop everything and delete the temp dirs. */
@@ -51,7 +51,7 @@ export async function startFarm(ecosystems: MasterEcosystem[], overrides: Partia
     worker(eco, o = {}) {
       const ac = new AbortController();
       const done = (async () => {
-        await runWorker({ master: master.url, token: await farm.token(), name: o.name ?? `w${tokenSeq}`, labels: [], sandbox: 'none', ecosystems: [eco], log: silentLogger(), signal: ac.signal, workDir: join(dir, 'builds') });
+        await runWorker({ master: master.url, token: await farm.token(), name: o.name ?? `w${tokenSeq}`, labels: [], sandbox: o.sandbox ?? 'none', ecosystems: [eco], log: silentLogger(), signal: ac.signal, workDir: join(dir, 'builds') });
       })().catch((err: Error) => {
         if (!ac.signal.aborted) throw err;
       });

@@ -126,9 +126,10 @@ async function readPackageJson(tgz: string): Promise<Record<string, unknown>> {
  * `GET /<name>` and `/@scope%2fname` (also `/@scope/name`) give full
  * packuments with dist.tarball/integrity/shasum, time and dist-tags.latest
  * (the highest version); `GET /<name>/-/<file>.tgz` gives the tarball.
+ * With `upstream`, requests for anything else are relayed to that registry.
  * @returns the registry URL (with trailing '/') and `close()`.
  */
-export async function startLocalRegistry(packages: RegistryEntry[]): Promise<{ url: string; close(): Promise<void>; requests: string[] }> {
+export async function startLocalRegistry(packages: RegistryEntry[], opts: { upstream?: string } = {}): Promise<{ url: string; close(): Promise<void>; requests: string[] }> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- packuments are free-form JSON built up field by field
   const docs = new Map<string, Record<string, any>>();
   const tarballs = new Map<string, Buffer>();
@@ -177,6 +178,20 @@ export async function startLocalRegistry(packages: RegistryEntry[]): Promise<{ u
     if (doc) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(doc));
+      return;
+    }
+    if (opts.upstream && req.method === 'GET') {
+      // Packages the fixture does not hold (e.g. prebuild-install) come from the upstream registry;
+      // their packuments keep upstream tarball URLs, so only documents pass through here.
+      fetch(`${opts.upstream.replace(/\/$/, '')}${req.url}`, { headers: { accept: String(req.headers.accept ?? 'application/json') } })
+        .then(async (r) => {
+          res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+          res.end(Buffer.from(await r.arrayBuffer()));
+        })
+        .catch((err: Error) => {
+          res.writeHead(502);
+          res.end(err.message);
+        });
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' });

@@ -26,10 +26,11 @@ describe('prebuild-install names', () => {
     ).toBe('sqlite3-v5.1.7-napi-v6-linuxmusl-arm64.tar.gz');
   });
 
-  it('drops word-character scopes only, like prebuild-install', () => {
+  it('drops the scope from file names, like prebuild-install 7', () => {
     const base = { version: '1.0.0', runtime: 'node' as const, abi: 115, platform: 'linux', libc: '', arch: 'x64' };
     expect(prebuildInstallPath({ ...base, name: '@scope/addon' })).toBe('v1.0.0/addon-v1.0.0-node-v115-linux-x64.tar.gz');
-    expect(prebuildInstallPath({ ...base, name: '@my-org/addon' })).toBe('v1.0.0/@my-org/addon-v1.0.0-node-v115-linux-x64.tar.gz');
+    expect(prebuildInstallPath({ ...base, name: '@my-org/addon' })).toBe('v1.0.0/addon-v1.0.0-node-v115-linux-x64.tar.gz');
+    expect(prebuildInstallPath({ ...base, name: '@a.b~c_d/addon' })).toBe('v1.0.0/addon-v1.0.0-node-v115-linux-x64.tar.gz');
     expect(prebuildInstallFilename({ ...base, name: '@my-org/addon' })).toBe('addon-v1.0.0-node-v115-linux-x64.tar.gz');
   });
 

@@ -48,13 +48,13 @@ describe('npm repository layout', () => {
     });
   });
 
-  it('keeps scoped names as directories, including prebuild-install’s kept scopes', () => {
+  it('keeps scoped names as directories, with unscoped file names', () => {
     const files = repositoryFiles(
       input('@my-org/addon', [art({ filename: 'addon-v1.0.0-napi-v8-linux-x64.tar.gz', version: '1.0.0', target: 'napi-linux-x64' })]),
     );
     expect([...files.keys()].sort()).toEqual([
       'npm/index/@my-org/addon.json',
-      'npm/prebuilds/@my-org/addon/v1.0.0/@my-org/addon-v1.0.0-napi-v8-linux-x64.tar.gz',
+      'npm/prebuilds/@my-org/addon/v1.0.0/addon-v1.0.0-napi-v8-linux-x64.tar.gz',
     ]);
     const plain = repositoryFiles(input('@scope/addon', [art({ filename: 'addon-v1.0.0-node-v115-linux-x64.tar.gz', version: '1.0.0' })]));
     expect(plain.has('npm/prebuilds/@scope/addon/v1.0.0/addon-v1.0.0-node-v115-linux-x64.tar.gz')).toBe(true);

@@ -13,12 +13,12 @@ import type { NpmBinaryField } from './manifest.ts';
 import type { NpmRuntime } from './targets.ts';
 
 /**
- * The name prebuild-install puts in file names. It strips a scope only when
- * the scope is made of word characters (`/^@\w+\//`), so `@my-org/x` keeps
- * its scope, and the download URL then has an extra path segment.
+ * The name prebuild-install puts in file names: the package name without
+ * its scope. prebuild-install 7 (lib util.js, `getDownloadUrl`) strips
+ * `/^@[a-zA-Z0-9_\-.~]+\//`, which covers every valid npm scope.
  */
 export function prebuildInstallName(pkgName: string): string {
-  return pkgName.replace(/^@\w+\//, '');
+  return pkgName.replace(/^@[a-zA-Z0-9_\-.~]+\//, '');
 }
 
 /** Inputs of a prebuild-install asset name. */
@@ -38,7 +38,6 @@ export interface PrebuildNameInput {
 /**
  * The path prebuild-install requests below a `<name>_binary_host` mirror:
  * `v{version}/{name}-v{version}-{runtime}-v{abi}-{platform}{libc}-{arch}.tar.gz`.
- * It contains one more '/' when {@link prebuildInstallName} keeps a scope.
  */
 export function prebuildInstallPath(p: PrebuildNameInput): string {
   const n = prebuildInstallName(p.name);

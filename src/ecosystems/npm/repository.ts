@@ -11,9 +11,8 @@
  * - `npm/index/<name>.json`: every published binary of the package, for
  *   scripts and the site.
  */
-import path from 'node:path';
 import type { PublishedArtifact, RepositoryFiles, RepositoryInput } from '../types.ts';
-import { isSafeRelativePath, prebuildInstallName } from './naming.ts';
+import { isSafeRelativePath } from './naming.ts';
 
 /** The tags a worker puts on an npm artifact (see worker `build`). */
 export interface NpmArtifactTags {
@@ -76,10 +75,7 @@ export function artifactPath(name: string, a: Pick<PublishedArtifact, 'filename'
     return typeof mp === 'string' && isSafeRelativePath(mp) ? `${nodePreGypRoot(name)}/${mp}` : null;
   }
   if (!isSafeRelativePath(`v${a.version}`)) return null;
-  // prebuild-install keeps scopes with non-word characters in the file name, so its URL gains a directory.
-  const n = prebuildInstallName(name);
-  const sub = n.includes('/') ? `${path.posix.dirname(n)}/` : '';
-  return `${prebuildsRoot(name)}/v${a.version}/${sub}${a.filename}`;
+  return `${prebuildsRoot(name)}/v${a.version}/${a.filename}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 /** How the CLI asked for logging. */
 export interface LogOptions {
@@ -16,7 +17,10 @@ export interface LogOptions {
  * a part named in `debug` is lowered to debug level on its own (`--debug TASK`).
  */
 export function createLogger(opts: LogOptions): Logger {
-  const stream = opts.file ? createWriteStream(opts.file, { flags: 'a' }) : process.stderr;
+  // Files get JSON lines for tools; a person at a terminal gets readable lines.
+  const stream = opts.file
+    ? createWriteStream(opts.file, { flags: 'a' })
+    : pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
   const root = pino({ level: opts.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, stream);
   const debug = new Set(opts.debug);
   const origChild = root.child.bind(root);

@@ -85,7 +85,19 @@ export function registerAdmin(program: Command): void {
         const q = new URLSearchParams({ why: f.why, ecosystem: f.ecosystem ?? 'npm', ...(version ? { version } : {}) });
         const r = await adminCall<{ why: Array<{ version: string; target: string | null; state: string; reason: string }> }>(t, 'GET', `status?${q}`);
         if (f.json) return out(JSON.stringify(r.why, null, 2));
-        for (const l of r.why) out(`${f.why} ${l.version}${l.target ? ` on ${l.target}` : ''}: ${l.state} — ${l.reason}`);
+        // Hundreds of old versions share one reason (the versions policy): say it once with a count.
+        const counts = new Map<string, number>();
+        for (const l of r.why) counts.set(l.reason, (counts.get(l.reason) ?? 0) + 1);
+        const folded = new Set<string>();
+        for (const l of r.why) {
+          const n = counts.get(l.reason)!;
+          if (n > 3 && l.state === 'skipped') {
+            if (!folded.has(l.reason)) out(`${f.why}: ${n} versions: ${l.state} — ${l.reason}`);
+            folded.add(l.reason);
+            continue;
+          }
+          out(`${f.why} ${l.version}${l.target ? ` on ${l.target}` : ''}: ${l.state} — ${l.reason}`);
+        }
         return;
       }
       const s = await adminCall<{

@@ -9,6 +9,7 @@ export const httpErrors = {
   unauthorized: () => new HttpError(401, 'unauthorized', 'missing or invalid token'),
   forbidden: (message = 'this token may not do that') => new HttpError(403, 'forbidden', message),
   notFound: (what: string) => new HttpError(404, 'not_found', `${what} not found`),
+  notUpstream: (ecosystem: string, name: string) => new HttpError(404, 'not_upstream', `${ecosystem} package ${name} does not exist upstream`),
   unknownWorker: () => new HttpError(404, 'unknown_worker', 'unknown worker; send hello again'),
   leaseLost: (buildId: number) =>
     new HttpError(409, 'lease_lost', `build ${buildId} is no longer yours: its lease expired or it already ended`),

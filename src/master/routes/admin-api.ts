@@ -81,7 +81,7 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
     if (!ctx.ecosystems.has(ref.ecosystem)) throw httpErrors.unknownEcosystem(ref.ecosystem);
     const eco = ecosystemOf(ctx, ref.ecosystem);
     const src = await eco.fetchPackage(eco.normalizeName(ref.name), AbortSignal.timeout(60_000));
-    if (!src) throw httpErrors.notFound(`${ref.ecosystem} package ${ref.name} upstream`);
+    if (!src) throw httpErrors.notUpstream(ref.ecosystem, ref.name);
     await ensurePackage(ctx.db, ref.ecosystem, src.name, src.displayName);
     await createSourceStore(ctx, ref.ecosystem, log, (id) => publisher.package(id)).applyPackage(src, 'no longer listed upstream');
     const pkg = (await getPackage(ctx.db, ref.ecosystem, src.name))!;

@@ -36,7 +36,8 @@ export function registerUp(program: Command): void {
     .option('--exit-when-idle', 'exit 0 once every queued build has finished')
     .option('--no-worker', 'do not start the local worker')
     .action(async (f: MasterFlags & { exitWhenIdle?: boolean; worker: boolean }) => {
-      const { config, log } = setupMaster(f);
+      // kiln up prints its own progress; the master's log shows warnings unless -v asks for more.
+      const { config, log } = setupMaster({ ...f, quiet: (f.quiet ?? 0) + 1 });
       const master = await startMaster({
         config: config.master,
         log,

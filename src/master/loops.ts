@@ -1,4 +1,7 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { listReferencedHashes } from '../db/queries/artifacts.ts';
 import { publishLog } from './build-logs.ts';
 import { expireLeases } from '../db/queries/builds.ts';
 import { listTargets } from '../db/queries/targets.ts';
@@ -95,4 +98,29 @@ export async function sweepLeases(ctx: MasterContext, publisher: Publisher): Pro
     if (v[0]) publisher.package(v[0].package_id);
   }
   ctx.events.emit('queued');
+}
+
+/**
+ * Delete files in the artifact store that no artifact row references
+ * (uploads of builds that later failed or were removed), once they are older
+ * than `minAgeMs` so an upload racing its database row is never touched.
+ * @returns how many files were deleted.
+ */
+export async function pruneStore(ctx: MasterContext, minAgeMs = 3_600_000): Promise<number> {
+  const keep = await listReferencedHashes(ctx.db);
+  let removed = 0;
+  const now = Date.now();
+  for (const dir of await readdir(ctx.paths.storeDir).catch(() => [] as string[])) {
+    for (const name of await readdir(join(ctx.paths.storeDir, dir)).catch(() => [] as string[])) {
+      if (keep.has(name)) continue;
+      const path = join(ctx.paths.storeDir, dir, name);
+      const st = await stat(path).catch(() => null);
+      if (st && now - st.mtimeMs > minAgeMs) {
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+  }
+  if (removed) ctx.log.child({ module: 'store' }).info({ removed }, 'pruned unreferenced files from the artifact store');
+  return removed;
 }

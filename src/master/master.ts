@@ -13,7 +13,7 @@ import { ensurePackage } from '../db/queries/packages.ts';
 import type { MasterEcosystem } from '../ecosystems/types.ts';
 import { loadOrCreateAdminToken } from './auth.ts';
 import type { MasterContext, MasterEvents, MasterPaths } from './context.ts';
-import { announceTargets, Periodic, rescheduleEcosystems, sweepLeases, syncAll } from './loops.ts';
+import { announceTargets, Periodic, pruneStore, rescheduleEcosystems, sweepLeases, syncAll } from './loops.ts';
 import { Publisher } from './publisher.ts';
 import { registerAdminRoutes } from './routes/admin-api.ts';
 import { registerWorkerRoutes } from './routes/worker-api.ts';
@@ -112,6 +112,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   const publisher = new Publisher(ctx);
   const abort = new AbortController();
   const sync = new Periodic(config.sync_interval_s * 1000, () => syncAll(ctx, publisher, abort.signal), opts.log, 'sync');
+  const prune = new Periodic(3_600_000, () => pruneStore(ctx).then(() => undefined), opts.log, 'store prune');
   const leases = new Periodic(Math.max(1000, Math.min(5000, (config.lease_s * 1000) / 4)), () => sweepLeases(ctx, publisher), opts.log, 'lease sweep');
 
   let rescheduling = 0;
@@ -150,6 +151,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   await publisher.all();
   if (opts.sync ?? true) sync.start(0);
   leases.start();
+  prune.start(60_000);
   opts.log.info({ url, db: db.where, output: paths.outputPath }, 'master started');
 
   return {
@@ -163,6 +165,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
       await app.close();
       await sync.stop();
       await leases.stop();
+      await prune.stop();
       await publisher.flush();
       if (!opts.db) await db.close();
     },

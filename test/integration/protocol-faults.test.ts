@@ -19,7 +19,7 @@ function filesUnder(dir: string): string[] {
 }
 
 beforeAll(async () => {
-  farm = await startFarm([createShellMaster(upstream)], { lease_s: 5 });
+  farm = await startFarm([createShellMaster(upstream)], { lease_s: 5, build_timeout_s: 2 });
   await fetch(`${farm.master.url}/api/v1/admin/packages`, {
     method: 'POST',
     headers: { authorization: 'Bearer test-admin-token-0123456789', 'content-type': 'application/json' },
@@ -130,6 +130,45 @@ describe('worker protocol refusals', () => {
     expect(row.status).toBe('expired');
     // The log was closed with the master's note.
     await waitFor(async () => existsSync(join(farm.master.ctx.paths.outputPath, 'logs', '0', `${job.buildId}.txt.gz`)), 5000, 'closed log');
+  });
+});
+
+describe('master-side housekeeping', () => {
+  it('tells a worker that keeps heartbeating past the build timeout to cancel', async () => {
+    const peer = await helloPeer(farm.master.url, await farm.token(), ['shell-a'], 'overdue');
+    await farm.db.query('DELETE FROM builds');
+    await farm.db.query(`INSERT INTO pending (target, version_id, released) SELECT 'shell-a', id, released FROM versions ON CONFLICT DO NOTHING`);
+    const job = (await peer.call('POST', 'claim', { workerId: peer.workerId, waitS: 2 })).json.job as { buildId: number; timeoutS: number };
+    expect(job.timeoutS).toBe(2);
+    const first = await peer.call('POST', `builds/${job.buildId}/heartbeat`, { workerId: peer.workerId });
+    expect(first.json.cancel).toBe(false);
+    // timeout (2 s) + lease (5 s) later the master gives up on it.
+    let cancel = false;
+    for (let i = 0; i < 12 && !cancel; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      cancel = (await peer.call('POST', `builds/${job.buildId}/heartbeat`, { workerId: peer.workerId })).json.cancel === true;
+    }
+    expect(cancel).toBe(true);
+    await peer.call('POST', `builds/${job.buildId}/finish`, { workerId: peer.workerId, status: 'cancelled', durationMs: 1 });
+  });
+
+  it('prunes store files no artifact references, and keeps referenced ones', async () => {
+    const { mkdirSync, writeFileSync, utimesSync } = await import('node:fs');
+    const { pruneStore } = await import('../../src/master/loops.ts');
+    const orphan = sha('orphan');
+    const dirPath = join(farm.master.ctx.paths.storeDir, orphan.slice(0, 2));
+    mkdirSync(dirPath, { recursive: true });
+    writeFileSync(join(dirPath, orphan), 'orphan');
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(join(dirPath, orphan), old, old);
+    const kept = sha('kept');
+    mkdirSync(join(farm.master.ctx.paths.storeDir, kept.slice(0, 2)), { recursive: true });
+    writeFileSync(join(farm.master.ctx.paths.storeDir, kept.slice(0, 2), kept), 'kept');
+    const [b] = await farm.db.query<{ id: number }>('SELECT id FROM builds LIMIT 1');
+    await farm.db.query(`INSERT INTO artifacts (build_id, filename, size, sha256) VALUES ($1, 'k.bin', 4, $2)`, [b!.id, kept]);
+    expect(await pruneStore(farm.master.ctx)).toBe(1);
+    expect(existsSync(join(dirPath, orphan))).toBe(false);
+    expect(existsSync(join(farm.master.ctx.paths.storeDir, kept.slice(0, 2), kept))).toBe(true);
   });
 });
 

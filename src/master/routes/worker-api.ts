@@ -182,7 +182,9 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
       if (!(await getBuild(ctx.db, id))) throw httpErrors.notFound(`build ${id}`);
       throw httpErrors.leaseLost(id);
     }
-    return { cancel: b.cancel_requested, leaseExpires: b.lease_expires!.toISOString() };
+    // The master enforces the build timeout too, so a worker that keeps heartbeating cannot hold a build forever.
+    const overdue = Date.now() - b.started_at.getTime() > (ctx.config.build_timeout_s + ctx.config.lease_s) * 1000;
+    return { cancel: b.cancel_requested || overdue, leaseExpires: b.lease_expires!.toISOString() };
   });
 
   app.post('/api/v1/builds/:id/log', async (req) => {

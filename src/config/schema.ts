@@ -19,6 +19,7 @@ export const masterSchema = z
     listen: listenAddr.default('127.0.0.1:8470'),
     public_url: z.url({ message: 'expected an http(s) URL' }).optional(),
     dsn: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+    db_pool: z.number().int().min(1).max(200).default(20),
     data_dir: z.string().min(1).default('./kiln-data'),
     output_path: z.string().min(1).optional(),
     dev_mode: z.boolean().default(false),

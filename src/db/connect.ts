@@ -36,7 +36,8 @@ export interface Db extends Queryable {
  * so that each test skips PGlite's 3–4 s initdb.
  */
 export type DbLocation =
-  | { dsn: string }
+  /** PostgreSQL; `pool` is the most connections to open (default 10). */
+  | { dsn: string; pool?: number }
   | { dataDir: string }
   | { memory: true; loadDataDir?: Blob }
   /** An engine the caller owns and closes (close() leaves it open). */
@@ -85,7 +86,7 @@ export function redactDsn(dsn: string): string {
  */
 export async function openDb(loc: DbLocation): Promise<Db> {
   if ('dsn' in loc) {
-    const pool = new pg.Pool({ connectionString: loc.dsn, max: 10 });
+    const pool = new pg.Pool({ connectionString: loc.dsn, max: loc.pool ?? 10 });
     pool.on('error', () => undefined);
     try {
       await pool.query('SELECT 1');

@@ -76,7 +76,7 @@ export function masterPaths(c: MasterConfig): MasterPaths {
 
 /** Open the database the config names: `dsn`, or PGlite under `<data_dir>/db`. */
 export function openConfiguredDb(c: MasterConfig): Promise<Db> {
-  return openDb(c.dsn ? { dsn: c.dsn } : { dataDir: join(resolve(c.data_dir), 'db') });
+  return openDb(c.dsn ? { dsn: c.dsn, pool: c.db_pool } : { dataDir: join(resolve(c.data_dir), 'db') });
 }
 
 /**

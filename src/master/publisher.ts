@@ -160,6 +160,12 @@ export class Publisher {
   private homeDirty = false;
   private running: Promise<void> | null = null;
   private readonly log: Logger;
+  private lastHome = 0;
+  /**
+   * Least time between two home-page writes, ms: its totals count every
+   * build, so a burst of finishes must not rewrite it once per build.
+   */
+  homeIntervalMs = 2000;
 
   constructor(private readonly ctx: MasterContext) {
     this.log = ctx.log.child({ module: 'publish' });
@@ -217,7 +223,11 @@ export class Publisher {
         }
       }
       if (this.homeDirty) {
+        const wait = this.lastHome + this.homeIntervalMs - Date.now();
+        if (wait > 0 && this.dirty.size === 0) await new Promise((r) => setTimeout(r, wait));
+        if (wait > 0 && this.dirty.size > 0) continue;
         this.homeDirty = false;
+        this.lastHome = Date.now();
         try {
           await publishHome(this.ctx);
         } catch (err) {

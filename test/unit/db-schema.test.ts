@@ -25,6 +25,24 @@ describe('schema and migrations', () => {
     }
   });
 
+  it('upgrades a database left at an older version, one migration at a time', async () => {
+    const db = await testDb({ migrated: false });
+    try {
+      const [first] = listMigrations();
+      await db.tx(async (q) => {
+        await q.query(first!.sql);
+        await q.query('INSERT INTO kiln_schema (version, kiln_version) VALUES (1, $1)', ['0.0.1']);
+      });
+      if (SCHEMA_VERSION > 1) await expect(assertSchemaCurrent(db)).rejects.toThrow(`older than this Kiln's ${SCHEMA_VERSION}; run kiln initdb`);
+      expect(await migrate(db)).toEqual({ from: 1, to: SCHEMA_VERSION });
+      await assertSchemaCurrent(db);
+      const versions = await db.query<{ version: number }>('SELECT version FROM kiln_schema ORDER BY version');
+      expect(versions.map((v) => v.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+    } finally {
+      await db.close();
+    }
+  });
+
   it('refuses an older schema (run kiln initdb) and a newer one (upgrade Kiln)', async () => {
     const db = await testDb();
     try {

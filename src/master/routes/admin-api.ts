@@ -18,6 +18,7 @@ import { ecosystemOf, type MasterContext } from '../context.ts';
 import { httpErrors } from '../http-errors.ts';
 import type { Publisher } from '../publisher.ts';
 import { unpublishPackage } from '../publisher.ts';
+import { forgetWorkerTokens } from './worker-api.ts';
 import { explain, schedulePackage } from '../scheduler.ts';
 import { createSourceStore } from '../source-store.ts';
 
@@ -213,6 +214,7 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
   app.delete('/worker-tokens', async (req) => {
     const name = (req.query as Record<string, string>).name ?? '';
     if (!(await revokeWorkerToken(ctx.db, name))) throw httpErrors.notFound(`live worker token ${name}`);
+    forgetWorkerTokens();
     return { revoked: name };
   });
 }

@@ -48,11 +48,41 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   return r.data;
 }
 
+/**
+ * Worker tokens seen recently, by hash. Every worker request is
+ * authenticated; without this each one would also write `last_used_at`.
+ * A revoked token stops working within TOKEN_CACHE_MS (or at once on this
+ * master, which forgets the cache on revoke).
+ */
+const TOKEN_CACHE_MS = 10_000;
+const tokenCache = new Map<string, { row: WorkerTokenRow; until: number }>();
+
+const lastTouch = new Map<number, number>();
+/** Record that a worker is alive, at most every 5 s per worker (it feeds "workers online", not leases). */
+async function touch(ctx: MasterContext, workerId: number): Promise<void> {
+  const now = Date.now();
+  if ((lastTouch.get(workerId) ?? 0) + 5000 > now) return;
+  lastTouch.set(workerId, now);
+  await touchWorker(ctx.db, workerId);
+}
+
+/** Forget cached tokens (after a revoke). */
+export function forgetWorkerTokens(): void {
+  tokenCache.clear();
+}
+
 async function tokenOf(ctx: MasterContext, req: FastifyRequest): Promise<WorkerTokenRow> {
   const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
   if (!m) throw httpErrors.unauthorized();
-  const row = await useWorkerToken(ctx.db, hashToken(m[1]!));
-  if (!row) throw httpErrors.unauthorized();
+  const hash = hashToken(m[1]!);
+  const hit = tokenCache.get(hash);
+  if (hit && hit.until > Date.now()) return hit.row;
+  const row = await useWorkerToken(ctx.db, hash);
+  if (!row) {
+    tokenCache.delete(hash);
+    throw httpErrors.unauthorized();
+  }
+  tokenCache.set(hash, { row, until: Date.now() + TOKEN_CACHE_MS });
   return row;
 }
 
@@ -138,7 +168,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     });
     for (;;) {
       if (gone) return { job: null };
-      await touchWorker(ctx.db, worker.id);
+      await touch(ctx, worker.id);
       if (!(await getSetting(ctx.db, 'paused', false))) {
         const b = await claimBuild(ctx.db, worker.id, worker.targets, ctx.config.lease_s);
         if (b) {
@@ -176,7 +206,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     const id = buildIdOf(req);
     const body = parse(heartbeatRequest, req.body);
     const worker = await workerOf(ctx, req, body.workerId);
-    await touchWorker(ctx.db, worker.id);
+    await touch(ctx, worker.id);
     const b = await extendLease(ctx.db, id, worker.id, ctx.config.lease_s);
     if (!b) {
       if (!(await getBuild(ctx.db, id))) throw httpErrors.notFound(`build ${id}`);

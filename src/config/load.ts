@@ -94,6 +94,7 @@ export function loadConfig(
     if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist`);
     path = file;
   } else if (env.KILN_CONFIG) {
+    if (!existsSync(env.KILN_CONFIG)) throw new ConfigError(`config file ${env.KILN_CONFIG} (from KILN_CONFIG) does not exist`);
     path = env.KILN_CONFIG;
   } else {
     path = defaultConfigPaths().find((p) => existsSync(p)) ?? null;

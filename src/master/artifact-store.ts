@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -59,8 +59,12 @@ export async function receiveUpload(
     await beforeCommit();
     const dest = storePath(dirs.storeDir, sha256);
     await mkdir(join(dirs.storeDir, sha256.slice(0, 2)), { recursive: true });
-    if (existsSync(dest)) await rm(tmp);
-    else await rename(tmp, dest);
+    if (existsSync(dest)) {
+      await rm(tmp);
+      // Fresh mtime: the store prune only deletes unreferenced files older than an hour.
+      const now = new Date();
+      await utimes(dest, now, now);
+    } else await rename(tmp, dest);
     return { sha256, size, path: dest };
   } catch (err) {
     await rm(tmp, { force: true });

@@ -149,7 +149,9 @@ describe('master-side housekeeping', () => {
       cancel = (await peer.call('POST', `builds/${job.buildId}/heartbeat`, { workerId: peer.workerId })).json.cancel === true;
     }
     expect(cancel).toBe(true);
-    await peer.call('POST', `builds/${job.buildId}/finish`, { workerId: peer.workerId, status: 'cancelled', durationMs: 1 });
+    const [row] = await farm.db.query<{ status: string; failure_reason: string }>("SELECT status, failure_reason FROM builds WHERE id = $1", [job.buildId]);
+    expect(row).toMatchObject({ status: "failed" });
+    expect(row!.failure_reason).toContain("timed out");
   });
 
   it('prunes store files no artifact references, and keeps referenced ones', async () => {

@@ -123,6 +123,24 @@ async function subjectOf(ctx: MasterContext, b: Pick<BuildRow, 'version_id' | 't
   return { pkg, eco: ecosystemOf(ctx, pkg.ecosystem), info: versionInfo(pkg, v), target: { name: t.name, facts: t.facts } };
 }
 
+/**
+ * End a running build on the master's own authority (timeout, a job it
+ * cannot prepare): record it as failed with `reason`, close its log and
+ * republish its package. A no-op if the build is no longer running.
+ */
+async function endByMaster(ctx: MasterContext, publisher: Publisher, buildId: number, reason: string): Promise<void> {
+  const rows = await ctx.db.query<{ version_id: number; started_at: Date }>(
+    `UPDATE builds SET status = 'failed', failure_reason = $2, finished_at = now(), lease_expires = NULL,
+       duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int
+     WHERE id = $1 AND status = 'running' RETURNING version_id, started_at`,
+    [buildId, reason],
+  );
+  if (!rows[0]) return;
+  await publishLog(ctx.paths, buildId, reason);
+  const v = await getVersionById(ctx.db, rows[0].version_id);
+  if (v) publisher.package(v.package_id);
+}
+
 /** Register the worker routes on `app` under `/api/v1`. */
 export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publisher, onNewTargets: (ecosystems: string[]) => void): void {
   const log = ctx.log.child({ module: 'api' });
@@ -183,9 +201,10 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
           try {
             spec = eco.jobSpec(info, target);
           } catch (err) {
-            // Hand the build back at once rather than holding it for a lease nobody can use.
-            await ctx.db.tx((q) => releaseClaim(q, b.id));
-            throw err;
+            // A job the master cannot describe would fail the same way on every claim:
+            // record it as a failed build (kiln rebuild retries it) instead of looping.
+            await endByMaster(ctx, publisher, b.id, `the master could not prepare the job: ${(err as Error).message}`);
+            continue;
           }
           log.info({ build: b.id, package: b.package, version: b.version, target: b.target, worker: worker.name }, 'build claimed');
           publisher.package(pkg.id);
@@ -212,9 +231,14 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
       if (!(await getBuild(ctx.db, id))) throw httpErrors.notFound(`build ${id}`);
       throw httpErrors.leaseLost(id);
     }
-    // The master enforces the build timeout too, so a worker that keeps heartbeating cannot hold a build forever.
-    const overdue = Date.now() - b.started_at.getTime() > (ctx.config.build_timeout_s + ctx.config.lease_s) * 1000;
-    return { cancel: b.cancel_requested || overdue, leaseExpires: b.lease_expires!.toISOString() };
+    // The master enforces the build timeout too, so a worker that keeps heartbeating cannot hold a build
+    // forever. It ends as failed (not cancelled), so it is not queued again until kiln rebuild.
+    const limitS = ctx.config.build_timeout_s + ctx.config.lease_s;
+    if (Date.now() - b.started_at.getTime() > limitS * 1000) {
+      await endByMaster(ctx, publisher, id, `timed out: still running after ${limitS} s (build timeout plus one lease), ended by the master`);
+      return { cancel: true, leaseExpires: new Date().toISOString() };
+    }
+    return { cancel: b.cancel_requested, leaseExpires: b.lease_expires!.toISOString() };
   });
 
   app.post('/api/v1/builds/:id/log', async (req) => {
@@ -271,6 +295,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     // A retried finish whose first answer was lost: the result is already recorded.
     if (prior && prior.worker_id === worker.id && prior.status === body.status && prior.finished_at) return { accepted: true };
     await heldBuild(ctx, id, worker);
+    let extra: number[] = [];
     if (body.status === 'passed') {
       const have = await listArtifactsForBuild(ctx.db, id);
       for (const a of body.artifacts) {
@@ -278,12 +303,16 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
       }
       // Only what the worker vouches for at finish is published.
       const listed = new Set(body.artifacts.map((a) => a.filename));
-      const extra = have.filter((h) => !listed.has(h.filename)).map((h) => h.id);
-      if (extra.length) await ctx.db.query('DELETE FROM artifacts WHERE id = ANY($1::bigint[])', [extra]);
+      extra = have.filter((h) => !listed.has(h.filename)).map((h) => h.id);
     }
     ctx.finishing++;
     try {
-      const done = await finishBuild(ctx.db, id, worker.id, { status: body.status, durationMs: body.durationMs, failureReason: body.failureReason });
+      // One transaction: a lease that ran out meanwhile changes nothing at all.
+      const done = await ctx.db.tx(async (q) => {
+        const row = await finishBuild(q, id, worker.id, { status: body.status, durationMs: body.durationMs, failureReason: body.failureReason });
+        if (row && extra.length) await q.query('DELETE FROM artifacts WHERE id = ANY($1::bigint[])', [extra]);
+        return row;
+      });
       if (!done) throw httpErrors.leaseLost(id);
       await publishLog(ctx.paths, id);
       const pkgId = (await getVersionById(ctx.db, done.version_id))!.package_id;

@@ -113,6 +113,9 @@ export async function unpublishPackage(ctx: MasterContext, pkg: PackageRow): Pro
   await rm(manifest, { force: true });
 }
 
+/** The home page lists at most this many packages, most recently built first (every package has its own page). */
+export const HOME_PACKAGES = 500;
+
 /** Rewrite the home page, `status.json`, the stylesheet and the 404 page. */
 export async function publishHome(ctx: MasterContext): Promise<HomePage> {
   const onlineWithinS = ctx.config.lease_s * 2;
@@ -125,7 +128,10 @@ export async function publishHome(ctx: MasterContext): Promise<HomePage> {
          (SELECT count(*) FROM versions v WHERE v.package_id = p.id)::int AS versions,
          (SELECT count(*) FROM builds b JOIN versions v ON v.id = b.version_id WHERE v.package_id = p.id AND b.status = 'passed')::int AS passed,
          (SELECT count(*) FROM builds b JOIN versions v ON v.id = b.version_id WHERE v.package_id = p.id AND b.status = 'failed')::int AS failed
-       FROM packages p ORDER BY p.ecosystem, p.name`,
+       FROM packages p
+       ORDER BY (SELECT max(b.id) FROM builds b JOIN versions v ON v.id = b.version_id WHERE v.package_id = p.id) DESC NULLS LAST, p.name
+       LIMIT $1`,
+      [HOME_PACKAGES],
     ),
   ]);
   const home: HomePage = {
@@ -233,6 +239,8 @@ export class Publisher {
         } catch (err) {
           this.log.error({ err }, 'publishing the home page failed');
         }
+        // On a big farm the home page's totals take seconds: keep it to a tenth of the publisher's time.
+        this.homeIntervalMs = Math.max(2000, 10 * (Date.now() - this.lastHome));
       }
     }
   }

@@ -76,35 +76,24 @@ export const QUEUE_TARGETS = ['bench-t1', 'bench-t2', 'bench-t3'];
 const ROLLBACK = Symbol('rollback');
 
 /**
- * Not Kiln's query: a candidate rewrite of claimBuild's `next` CTE, timed
- * beside it for comparison. One LATERAL probe per target walks
- * `pending_order` and locks at most one row per target; the newest of those
- * is taken. The rest of the statement is claimBuild's own.
+ * Kiln's claim before migration 2, kept to show what the per-target probe
+ * bought: one `target = ANY(...)` scan, which PostgreSQL answers by reading
+ * and sorting every pending row of those targets.
  */
-export const CANDIDATE_CLAIM_SQL = `WITH next AS (
-       SELECT c.target, c.version_id
-       FROM unnest($2::text[]) AS t(name)
-       CROSS JOIN LATERAL (
-         SELECT target, version_id, released FROM pending
-         WHERE target = t.name
-         ORDER BY released DESC, version_id DESC
-         LIMIT 1
-         FOR UPDATE SKIP LOCKED
-       ) c
-       ORDER BY c.released DESC, c.version_id DESC
+export const PREVIOUS_CLAIM_SQL = `WITH next AS (
+       SELECT target, version_id FROM pending
+       WHERE target = ANY($2::text[])
+       ORDER BY released DESC, version_id DESC
        LIMIT 1
+       FOR UPDATE SKIP LOCKED
      ), taken AS (
        DELETE FROM pending p USING next
        WHERE p.target = next.target AND p.version_id = next.version_id
        RETURNING p.target, p.version_id
-     ), b AS (
-       INSERT INTO builds (version_id, target, status, worker_id, lease_expires)
-       SELECT version_id, target, 'running', $1, now() + make_interval(secs => $3)
-       FROM taken
-       RETURNING *
      )
-     SELECT b.*, pk.name AS package, pk.display_name, pk.ecosystem, v.version
-     FROM b JOIN versions v ON v.id = b.version_id JOIN packages pk ON pk.id = v.package_id`;
+     INSERT INTO builds (version_id, target, status, worker_id, lease_expires)
+     SELECT version_id, target, 'running', $1, now() + make_interval(secs => $3) FROM taken
+     RETURNING id`;
 
 /** Run `fn` in a transaction that is always rolled back; @returns its value and the ms it took (BEGIN/ROLLBACK excluded). */
 async function rolledBack<T>(db: Db, fn: (q: Queryable) => Promise<T>): Promise<{ value: T; ms: number }> {
@@ -255,8 +244,8 @@ export async function runQueue(o: QueueOptions): Promise<QueueResult> {
       }));
     }
     for (const [name, targets] of [claimSets[0]!, claimSets[3]!]) {
-      timings.push(await timeQuery(`candidate LATERAL claim ${name.replace('claimBuild ', '')}`, o.runs, async () => {
-        const r = await rolledBack(db!, (q) => q.query(CANDIDATE_CLAIM_SQL, [workerId, targets, 120]));
+      timings.push(await timeQuery(`previous ANY-scan claim ${name.replace('claimBuild ', '')}`, o.runs, async () => {
+        const r = await rolledBack(db!, (q) => q.query(PREVIOUS_CLAIM_SQL, [workerId, targets, 120]));
         return { rows: r.value.length, ms: r.ms };
       }));
     }

@@ -98,11 +98,11 @@ function printQueue(q: QueueResult): void {
   const get = (name: string) => q.timings.find((t) => t.query === name)?.medianMs;
   const one = get('claimBuild [bench-t1]');
   const all = get('claimBuild [all 3 targets]');
-  const candOne = get('candidate LATERAL claim [bench-t1]');
-  const candAll = get('candidate LATERAL claim [all 3 targets]');
+  const candOne = get('previous ANY-scan claim [bench-t1]');
+  const candAll = get('previous ANY-scan claim [all 3 targets]');
   if (one && all) say(`ratio: claim over 3 targets / over 1 target = ${round(all / one, 2)}×`);
   if (one && candOne && all && candAll) {
-    say(`ratio: claimBuild / candidate LATERAL claim = ${round(one / candOne, 0)}× (1 target), ${round(all / candAll, 0)}× (3 targets)`);
+    say(`ratio: previous ANY-scan claim / claimBuild = ${round(candOne / one, 0)}× (1 target), ${round(candAll / all, 0)}× (3 targets)`);
   }
   for (const [k, lines] of Object.entries(q.plans)) {
     say(`plan of ${k}:`);
@@ -223,7 +223,7 @@ async function main(argv: string[]): Promise<number> {
     if (parts.includes('queue')) {
       say();
       say(`== Queue query time: ${queueOpts.packages} packages × ${queueOpts.versionsPerPackage} versions, 3 targets, ${queueOpts.pendingPct} % pending; medians of ${queueOpts.runs} runs ==`);
-      say('   claimBuild runs inside a transaction that is rolled back; the candidate LATERAL claim is not Kiln code, shown for comparison.');
+      say('   claimBuild runs inside a transaction that is rolled back; the previous ANY-scan claim (before migration 2) is shown for comparison.');
       if (queueOpts.homeRuns > 0) say(`   The last rows (the home-page work the publisher redoes after claims and finishes) are medians of ${queueOpts.homeRuns} run(s).`);
       const queueDbs: Array<'postgres' | 'pglite'> = process.env.KILN_BENCH_QUEUE_PGLITE === '1' ? ['postgres', 'pglite'] : ['postgres'];
       const out: QueueResult[] = [];

@@ -152,7 +152,7 @@ export async function publishHome(ctx: MasterContext): Promise<HomePage> {
   await writeFileAtomic(join(out, 'index.html'), renderHome(home));
   await writeFileAtomic(join(out, 'status.json'), `${JSON.stringify({ totals: home.totals, queue: home.queue, workers: home.workers, generated: new Date().toISOString() }, null, 1)}\n`);
   await writeFileAtomic(join(out, 'style.css'), stylesheet());
-  await writeFileAtomic(join(out, '404.html'), renderNotFound());
+  await writeFileAtomic(join(out, '404.html'), renderNotFound(new URL(ctx.baseUrl || 'http://localhost/').pathname));
   return home;
 }
 

@@ -78,9 +78,13 @@ export function renderPackage(data: PackagePage, root: string): string {
   return page('./package', data.displayName, root, data);
 }
 
-/** The 404 page. Links are absolute from `/` because it is served at any depth. */
-export function renderNotFound(): string {
-  return page('./not-found', 'Not found', '/', {});
+/**
+ * The 404 page. It is served in place of any missing path, so its links
+ * cannot be relative: they start at `rootPath`, the path the output is
+ * published under (from `public_url`, e.g. `/mirror/`; `/` by default).
+ */
+export function renderNotFound(rootPath = '/'): string {
+  return page('./not-found', 'Not found', rootPath.endsWith('/') ? rootPath : `${rootPath}/`, {});
 }
 
 /** The site's stylesheet. */

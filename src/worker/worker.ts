@@ -38,6 +38,11 @@ export interface WorkerOptions {
   onBuildDone?: (job: Job, outcome: BuildOutcome) => void;
 }
 
+/** Quote one argument so the logged command line can be pasted into a POSIX shell. */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 /** sha256 of a file, hex. */
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -144,7 +149,7 @@ async function runJob(
     signal: abort.signal,
     log: (text) => streamer.write(text.endsWith('\n') ? text : `${text}\n`),
     run: (cmd, args, o) => {
-      streamer.write(`$ ${[cmd, ...args].join(' ')}\n`);
+      streamer.write(`$ ${[cmd, ...args].map(shellQuote).join(' ')}\n`);
       return runSandboxed(cmd, args, { ...o, workDir, bwrap, signal: abort.signal, onOutput: (c) => streamer.write(c) });
     },
   };

@@ -58,6 +58,32 @@ describe.skipIf(!enabled)('against the real npm registry', () => {
     expect(entries.some((e) => /^build\/Release\/.+\.node$/.test(e))).toBe(true);
   });
 
+  it('a real npm install of bcrypt 5 (node-pre-gyp) downloads Kiln’s binary through the mirror line on its page', async () => {
+    const farm = await startFarm([createNpmMaster({ registry: await defaultNpmRegistry(), versions: '5.1.1', packages: [] })], { lease_s: 60 });
+    cleanups.push(() => farm.close());
+    const rows = await addAndBuild(farm, 'bcrypt');
+    expect(rows.map((r) => `${r.version} ${r.status}`)).toEqual(['5.1.1 passed']);
+    const page = readFileSync(join(farm.master.ctx.paths.outputPath, 'packages', 'npm', 'bcrypt', 'index.html'), 'utf8');
+    // Take the exact line the page tells users to run.
+    const line = /(?:^|<pre>)export (npm_config_bcrypt_lib_binary_host_mirror)=(\S+)$/m.exec(page);
+    expect(line, 'the page gives the node-pre-gyp mirror line').not.toBeNull();
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-bcrypt-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, allowScripts: { bcrypt: true } }));
+    const { stdout, stderr } = await run('npm', ['install', 'bcrypt@5.1.1', '--foreground-scripts', '--loglevel=info', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      env: { ...process.env, [line![1]!]: line![2]!, npm_config_cache: join(dir, 'cache') },
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    const log = stdout + stderr;
+    expect(log).toContain(line![2]!.replace(/\/$/, ''));
+    expect(log).toContain('node-pre-gyp info ok');
+    // node-gyp's own lines start with "gyp"; node-pre-gyp's start with "node-pre-gyp".
+    expect(log).not.toMatch(/^gyp (info|ERR)|CXX\(target\)|g\+\+ /m);
+    const { stdout: hashed } = await run(process.execPath, ['-e', "const b=require('bcrypt');const h=b.hashSync('kiln',4);console.log(b.compareSync('kiln',h))"], { cwd: dir });
+    expect(hashed.trim()).toBe('true');
+  });
+
   it('a real npm install of a prebuild-install addon downloads Kiln’s binary instead of compiling', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kiln-install-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -75,7 +101,8 @@ describe.skipIf(!enabled)('against the real npm registry', () => {
     expect(rows.map((r) => r.status)).toEqual(['passed']);
     const page = readFileSync(join(farm.master.ctx.paths.outputPath, 'packages', 'npm', 'kiln-prebuilt-addon', 'index.html'), 'utf8');
     const host = `${farm.master.url}/npm/prebuilds/kiln-prebuilt-addon`;
-    expect(page).toContain(`npm_config_kiln_prebuilt_addon_binary_host=${host}`);
+    // The line must stand alone on its own line, ready to paste.
+    expect(page).toMatch(new RegExp(`(?:^|<pre>)export npm_config_kiln_prebuilt_addon_binary_host=${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
 
     // A clean project, as a user would have it, with the package's install script approved (npm 11).
     const app = join(dir, 'app');
@@ -88,7 +115,7 @@ describe.skipIf(!enabled)('against the real npm registry', () => {
     });
     const log = stdout + stderr;
     // The install script is echoed ("prebuild-install || node-gyp rebuild"); what must be absent is gyp running.
-    expect(log).not.toMatch(/gyp info|gyp ERR|CXX\(target\)|g\+\+ |cc1/);
+    expect(log).not.toMatch(/^gyp (info|ERR)|CXX\(target\)|g\+\+ |cc1/m);
     expect(log).toContain("kiln-prebuilt-addon@1.0.0 install");
     const installed = join(app, 'node_modules', 'kiln-prebuilt-addon', 'build', 'Release', 'addon.node');
     expect(existsSync(installed)).toBe(true);

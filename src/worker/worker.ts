@@ -130,7 +130,7 @@ async function runJob(
   const onShutdown = () => stop('shutdown');
   opts.signal?.addEventListener('abort', onShutdown, { once: true });
   let beating = false;
-  const beat = setInterval(() => {
+  const sendBeat = () => {
     // One heartbeat at a time: during a master outage the first one is still retrying.
     if (beating) return;
     beating = true;
@@ -141,7 +141,10 @@ async function runJob(
         (err) => { if (err instanceof ApiError && (err.code === 'lease_lost' || err.status === 404)) stop('lease'); },
       )
       .finally(() => { beating = false; });
-  }, heartbeatS * 1000);
+  };
+  // The first heartbeat acknowledges the claim, turning the master's short claim lease into a full one.
+  sendBeat();
+  const beat = setInterval(sendBeat, heartbeatS * 1000);
 
   streamer.write(`[kiln] build ${job.buildId}: ${job.displayName} ${job.version} for ${job.target} on ${opts.name} (Kiln ${KILN_VERSION}, sandbox ${bwrap ? 'bwrap' : 'none'})\n`);
   const ctx: BuildContext = {

@@ -133,6 +133,27 @@ describe('a master and a worker on loopback', () => {
     await w.stop();
   });
 
+  it('several workers build at once, each build exactly once', async () => {
+    upstream.set('many', {
+      name: 'many',
+      versions: Array.from({ length: 8 }, (_, i) => ({ version: `0.${i}.0`, released: day(10 + i), script: `sleep 0.3; printf ${i} > "$OUT"` })),
+    });
+    await admin('packages', 'POST', { ecosystem: 'shell', name: 'many' });
+    const ws = ['w-one', 'w-two', 'w-three'].map((name) => farm.worker(createShellWorker(['shell-a']), { name }));
+    const passed = await waitFor(async () => {
+      const r = await farm.db.query<{ version: string; worker: string }>(
+        `SELECT v.version, w.name AS worker FROM builds b JOIN versions v ON v.id = b.version_id
+         JOIN packages p ON p.id = v.package_id JOIN workers w ON w.id = b.worker_id WHERE p.name = 'many' AND b.status = 'passed'`,
+      );
+      return r.length >= 8 ? r : null;
+    }, 60_000, 'eight builds by three workers');
+    for (const w of ws) await w.stop();
+    // Exactly one passed build per version (a claim lost in transit may show as expired, never as a second pass).
+    expect(passed.length).toBe(8);
+    expect(new Set(passed.map((r) => r.version)).size).toBe(8);
+    expect(new Set(passed.map((r) => r.worker)).size).toBeGreaterThan(1);
+  });
+
   it('removes a package and everything it published', async () => {
     const out = farm.master.ctx.paths.outputPath;
     expect(existsSync(join(out, 'shell', 'alpha', 'alpha-1.0.0.bin'))).toBe(true);

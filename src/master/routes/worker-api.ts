@@ -36,6 +36,9 @@ import { httpErrors } from '../http-errors.ts';
 import type { Publisher } from '../publisher.ts';
 import { versionInfo } from '../scheduler.ts';
 
+/** Seconds a worker has to acknowledge a claimed build with its first heartbeat. */
+export const CLAIM_ACK_S = 15;
+
 /** Largest artifact accepted, bytes (2 GiB). */
 export const MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
 
@@ -188,7 +191,9 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
       if (gone) return { job: null };
       await touch(ctx, worker.id);
       if (!(await getSetting(ctx.db, 'paused', false))) {
-        const b = await claimBuild(ctx.db, worker.id, worker.targets, ctx.config.lease_s);
+        // Until the worker's first heartbeat acknowledges it, a claim holds only a short lease: a job
+        // lost in transit (the worker hung up as it was sent) goes back to the queue within seconds.
+        const b = await claimBuild(ctx.db, worker.id, worker.targets, Math.min(ctx.config.lease_s, CLAIM_ACK_S));
         if (b) {
           if (gone) {
             // The worker hung up while we were claiming: give the build back at once.

@@ -157,17 +157,21 @@ async function runJob(
     },
   };
   let outcome: BuildOutcome;
+  // A thrown error is the worker's fault (network down, disk full), not a verdict on the package.
+  let workerFault: string | null = null;
   try {
     outcome = await eco.build(job, ctx);
   } catch (err) {
-    outcome = { status: 'failed', failureReason: `worker error: ${(err as Error).message}`, artifacts: [] };
+    workerFault = (err as Error).message;
+    outcome = { status: 'failed', failureReason: `worker error: ${workerFault}`, artifacts: [] };
   }
   clearTimeout(timeout);
   opts.signal?.removeEventListener('abort', onShutdown);
   if (endedBy === 'timeout') outcome = { status: 'failed', failureReason: `timed out after ${job.timeoutS} s; the build's processes were killed`, artifacts: [] };
   if (endedBy === 'cancel') outcome = { status: 'failed', failureReason: 'cancelled by the master', artifacts: [] };
 
-  let status: 'passed' | 'failed' | 'untestable' | 'cancelled' = endedBy === 'cancel' ? 'cancelled' : outcome.status;
+  // A cancelled build does not count as an attempt: the master queues it again for another try.
+  let status: 'passed' | 'failed' | 'untestable' | 'cancelled' = endedBy === 'cancel' || (workerFault && !endedBy) ? 'cancelled' : outcome.status;
   let reason = outcome.failureReason;
   const uploaded: Array<{ filename: string; sha256: string; size: number }> = [];
   try {
@@ -206,5 +210,12 @@ async function runJob(
   } finally {
     if (!opts.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }
+  if (workerFault && !opts.signal?.aborted) {
+    log.warn({ build: job.buildId, err: workerFault }, `worker fault; the build goes back to the queue, and this worker waits ${WORKER_FAULT_PAUSE_MS / 1000} s`);
+    await sleep(WORKER_FAULT_PAUSE_MS, opts.signal).catch(() => undefined);
+  }
   return { ...outcome, status: status === 'cancelled' ? 'failed' : status, failureReason: reason };
 }
+
+/** How long a worker waits after a fault of its own before it claims again, ms, so a broken worker does not spin. */
+export const WORKER_FAULT_PAUSE_MS = 30_000;

@@ -134,6 +134,21 @@ describe('worker protocol refusals', () => {
 });
 
 describe('master-side housekeeping', () => {
+  it('puts a build the worker gave up on (cancelled: a worker fault) straight back in the queue', async () => {
+    const peer = await helloPeer(farm.master.url, await farm.token(), ['shell-a'], 'faulty');
+    await farm.db.query('DELETE FROM builds');
+    await farm.db.query('DELETE FROM pending');
+    await farm.db.query(`INSERT INTO pending (target, version_id, released) SELECT 'shell-a', id, released FROM versions WHERE version = '1.1.0'`);
+    const job = (await peer.call('POST', 'claim', { workerId: peer.workerId, waitS: 2 })).json.job as { buildId: number };
+    expect(await farm.db.query('SELECT 1 FROM pending')).toHaveLength(0);
+    const fin = await peer.call('POST', `builds/${job.buildId}/finish`, { workerId: peer.workerId, status: 'cancelled', durationMs: 5, failureReason: 'worker error: ENOSPC' });
+    expect(fin.status).toBe(200);
+    expect(await farm.db.query('SELECT 1 FROM pending')).toHaveLength(1);
+    const again = (await peer.call('POST', 'claim', { workerId: peer.workerId, waitS: 2 })).json.job as { buildId: number };
+    expect(again.buildId).not.toBe(job.buildId);
+    await peer.call('POST', `builds/${again.buildId}/finish`, { workerId: peer.workerId, status: 'failed', durationMs: 5, failureReason: 'x' });
+  });
+
   it('tells a worker that keeps heartbeating past the build timeout to cancel', async () => {
     const peer = await helloPeer(farm.master.url, await farm.token(), ['shell-a'], 'overdue');
     await farm.db.query('DELETE FROM builds');

@@ -8,7 +8,8 @@
  * Outcomes: 'failed' is the package's fault (bad tarball, compile or load
  * error, wrong ABI kind); 'untestable' means this worker cannot judge the
  * package (a missing compiler, headers, cmake or cargo); a thrown error is
- * a worker fault (network down, disk full), which the core retries.
+ * a worker fault (network down, disk full): the worker reports the build
+ * cancelled and the master queues it again.
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';

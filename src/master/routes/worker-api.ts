@@ -13,6 +13,7 @@ import { addLogSize, claimBuild, extendLease, finishBuild, getBuild, releaseClai
 import { getPackageById } from '../../db/queries/packages.ts';
 import { getSetting } from '../../db/queries/settings.ts';
 import { getTarget, upsertTargets } from '../../db/queries/targets.ts';
+import { queueVersion } from '../../db/queries/pending.ts';
 import { getVersionById } from '../../db/queries/versions.ts';
 import { getWorkerForToken, touchWorker, upsertWorker, useWorkerToken, type WorkerRow, type WorkerTokenRow } from '../../db/queries/workers.ts';
 import {
@@ -319,6 +320,8 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
         return row;
       });
       if (!done) throw httpErrors.leaseLost(id);
+      // A cancelled build (worker fault, operator cancel) was no attempt: owe it again unless it is now skipped.
+      if (done.status === 'cancelled' && (await queueVersion(ctx.db, done.version_id, [done.target])) > 0) ctx.events.emit('queued');
       await publishLog(ctx.paths, id);
       const pkgId = (await getVersionById(ctx.db, done.version_id))!.package_id;
       log.info({ build: id, status: body.status, durationMs: body.durationMs, worker: worker.name }, 'build finished');

@@ -26,6 +26,12 @@ export interface AddonOptions {
   engines?: string;
   /** Also build `build/Release/plain_ext.node`, a shared object that is not a Node addon (like better-sqlite3's test_extension.node). */
   nonAddonExtra?: boolean;
+  /**
+   * Build with cmake-js instead of node-gyp: a CMakeLists.txt instead of binding.gyp, `"install": "cmake-js compile"`
+   * and a dependency on cmake-js at this version range (e.g. `^8.0.0`), no `gypfile`. The CMakeLists.txt takes
+   * NAPI_VERSION from the cmake variable `napi_build_version` (default 8).
+   */
+  cmakeJs?: string;
   /** Extra package.json fields. */
   extra?: Record<string, unknown>;
 }
@@ -61,6 +67,24 @@ NODE_MODULE(NODE_GYP_MODULE_NAME, Init)
 }
 `;
 
+/** The CMakeLists.txt of a cmake-js fixture, laid out as cmake-js's README shows. */
+function cmakeLists(opts: AddonOptions, file: string): string {
+  const lines = [
+    'cmake_minimum_required(VERSION 3.15)',
+    'project(kiln_addon C CXX)',
+    ...(opts.napi
+      ? ['if(NOT DEFINED napi_build_version)', '  set(napi_build_version 8)', 'endif()', 'add_compile_definitions(NAPI_VERSION=${napi_build_version})']
+      : ['add_compile_definitions(NODE_GYP_MODULE_NAME=addon)']),
+    ...(opts.brokenHeader ? ['add_compile_definitions(KILN_BROKEN)'] : []),
+    `add_library(addon SHARED src/${file} \${CMAKE_JS_SRC})`,
+    'set_target_properties(addon PROPERTIES PREFIX "" SUFFIX ".node")',
+    'target_include_directories(addon PRIVATE ${CMAKE_JS_INC})',
+    'target_link_libraries(addon PRIVATE ${CMAKE_JS_LIB})',
+    ...(opts.nonAddonExtra ? ['add_library(plain_ext SHARED src/plain_ext.c)', 'set_target_properties(plain_ext PROPERTIES PREFIX "" SUFFIX ".node")'] : []),
+  ];
+  return lines.join('\n') + '\n';
+}
+
 /**
  * Write a minimal native addon package into `dir` and pack it.
  * @returns the `.tgz` path and the package.json written.
@@ -78,7 +102,8 @@ export async function makeAddonPackage(dir: string, opts: AddonOptions): Promise
     ],
   };
   if (opts.nonAddonExtra) await writeFile(path.join(src, 'plain_ext.c'), 'int kiln_plain_ext(int x) { return x + 1; }\n');
-  await writeFile(path.join(dir, 'binding.gyp'), JSON.stringify(gyp, null, 2));
+  if (opts.cmakeJs) await writeFile(path.join(dir, 'CMakeLists.txt'), cmakeLists(opts, file));
+  else await writeFile(path.join(dir, 'binding.gyp'), JSON.stringify(gyp, null, 2));
   await writeFile(path.join(src, file), opts.napi ? NAPI_SRC : NODE_SRC);
   await writeFile(path.join(dir, 'index.js'), "module.exports = require('./build/Release/addon.node');\n");
   const manifest: Record<string, unknown> = {
@@ -87,8 +112,9 @@ export async function makeAddonPackage(dir: string, opts: AddonOptions): Promise
     description: 'Kiln test addon',
     main: 'index.js',
     license: 'MIT',
-    scripts: { install: 'node-gyp rebuild' },
-    gypfile: true,
+    ...(opts.cmakeJs
+      ? { scripts: { install: 'cmake-js compile' }, dependencies: { 'cmake-js': opts.cmakeJs } }
+      : { scripts: { install: 'node-gyp rebuild' }, gypfile: true }),
     devDependencies: { 'kiln-no-such-dev-dependency': '^1.0.0' },
     ...(opts.napi ? { binary: { napi_versions: [8] } } : {}),
     ...(opts.engines ? { engines: { node: opts.engines } } : {}),

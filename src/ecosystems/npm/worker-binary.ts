@@ -63,7 +63,8 @@ export async function stripBinary(strip: string, file: string): Promise<void> {
 /**
  * The first compiler or linker error in a build log, for the failure
  * reason: a `…: error: …`/`fatal error:` line, else an `ld` error, else the
- * first `gyp ERR!`/`npm ERR!` line. Null when there is none. Pure.
+ * first `gyp ERR!`/`npm ERR!` line, else cmake-js's own error (`ERROR OMG …`
+ * from cmake-js 7+, `ERR! OMG …` from 6). Null when there is none. Pure.
  */
 export function firstErrorLine(log: string): string | null {
   const lines = log.split(/\r?\n/);
@@ -72,7 +73,8 @@ export function firstErrorLine(log: string): string | null {
     pick(/(^|\s|:)(fatal )?error:/) ??
     pick(/(undefined reference to|ld(\.\w+)?: cannot find|collect2: error)/) ??
     pick(/CMake Error|error\[E\d+\]/) ??
-    pick(/^(gyp|npm) ERR!/);
+    pick(/^(gyp|npm) ERR!/) ??
+    pick(/^(ERROR|ERR!) OMG /);
   return line ? line.slice(0, 400) : null;
 }
 

@@ -4,10 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { NpmBinaryField } from './manifest.ts';
 import type { BuildPlan } from './plan.ts';
-import { missingForNodeGyp, type Toolchain } from './worker-toolchain.ts';
+import { missingForCmakeJs, missingForNodeGyp, type Toolchain } from './worker-toolchain.ts';
 
 /**
  * Drop devDependencies from the unpacked package.json: `npm install --omit=dev` still resolves
@@ -22,7 +23,12 @@ export async function pruneManifest(pkgDir: string): Promise<Record<string, unkn
   return pkg;
 }
 
-/** The environment every build command gets: our Node first on PATH, npm's node-gyp for tools that shell out to it. */
+/**
+ * The environment every build command gets: our Node first on PATH, npm's node-gyp for tools that shell out to it,
+ * and the local Node headers as `npm_config_nodedir`, which node-gyp and cmake-js (6 to 8, buildSystem.js) both
+ * read instead of downloading headers from nodejs.org. `CMAKE_BUILD_PARALLEL_LEVEL` makes `cmake --build` (run by
+ * cmake-js) use every core with the Makefile generator, on any cmake-js version (`--parallel` came with cmake-js 7).
+ */
 export function buildEnv(t: Toolchain, workDir: string): Record<string, string> {
   const env: Record<string, string> = {
     PATH: [t.nodeBinDir, process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter),
@@ -31,6 +37,7 @@ export function buildEnv(t: Toolchain, workDir: string): Record<string, string> 
     npm_config_cache: path.join(workDir, '.npm-cache'),
     npm_config_update_notifier: 'false',
     JOBS: 'max',
+    CMAKE_BUILD_PARALLEL_LEVEL: String(availableParallelism()),
   };
   if (t.nodeGypJs) env.npm_config_node_gyp = t.nodeGypJs;
   if (t.nodeDir) env.npm_config_nodedir = t.nodeDir;
@@ -60,6 +67,38 @@ function nodePreGypBin(pkgDir: string): string | null {
   return null;
 }
 
+/** The Node a cmake-js build is for (the worker's target facts). */
+export interface CmakeJsRuntime {
+  /** Node version, e.g. `20.20.2`. */
+  version: string;
+  /** `process.arch`, e.g. `x64`. */
+  arch: string;
+}
+
+/**
+ * The cmake-js command: `rebuild` with the package's own cmake-js.
+ * - Headers: cmake-js takes Node's headers from `npm_config_nodedir` (buildEnv sets it), so it does not download
+ *   them into ~/.cmake-js from nodejs.org, which the offline compile could not reach anyway. cmake-js 7+ builds
+ *   packages with `binary.napi_versions` against the node-api-headers package (its own dependency) instead.
+ * - `--runtime=node --runtime-version --arch`: a package.json `"cmake-js"` section naming Electron or NW.js would
+ *   otherwise send cmake-js after that runtime's headers; this worker builds for its own Node.
+ * - `--CDnapi_build_version=N` (N-API builds): the cmake variable CMakeLists.txt files use for `NAPI_VERSION`, as
+ *   node-gyp's `napi_build_version` variable; cmake-js configures with `--no-warn-unused-cli`, so it is harmless
+ *   when unused.
+ * The addon lands in build/Release (cmake-js sets CMAKE_LIBRARY_OUTPUT_DIRECTORY), where the worker looks.
+ */
+function cmakeJsStep(plan: BuildPlan, binary: NpmBinaryField | null, t: Toolchain, pkgDir: string, node?: CmakeJsRuntime): CompileStep {
+  const bin = path.join(pkgDir, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+  const napiHeaders = !!binary?.napi_versions && existsSync(path.join(pkgDir, 'node_modules', 'node-api-headers', 'package.json'));
+  const missing = missingForCmakeJs(t, !napiHeaders);
+  if (missing) return { kind: 'untestable', reason: missing };
+  if (!existsSync(bin)) return { kind: 'failed', reason: 'the package uses cmake-js but does not depend on it' };
+  const args = [bin, 'rebuild'];
+  if (node) args.push('--runtime=node', `--runtime-version=${node.version}`, `--arch=${node.arch}`);
+  if (plan.napiBuildVersion) args.push(`--CDnapi_build_version=${plan.napiBuildVersion}`);
+  return { kind: 'run', tool: 'cmake-js', cmd: t.nodeBinary, args };
+}
+
 /**
  * Choose the compile command for a planned build, preferring the tool the
  * package itself uses: node-pre-gyp (its own installed copy) for
@@ -73,17 +112,12 @@ export function compileStep(
   modulePathAbs: string | null,
   t: Toolchain,
   pkgDir: string,
+  node?: CmakeJsRuntime,
 ): CompileStep {
   if (plan.client === 'rust') {
     return { kind: 'untestable', reason: 'Rust addons (neon/cargo-cp-artifact) are not built by this worker' };
   }
-  if (plan.client === 'cmake-js') {
-    const bin = path.join(pkgDir, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-    if (!t.tools.cmake) return { kind: 'untestable', reason: 'this worker lacks cmake, needed by cmake-js' };
-    if (!existsSync(bin)) return { kind: 'failed', reason: 'the package uses cmake-js but does not depend on it' };
-    // cmake-js reads binary.napi_versions from package.json itself.
-    return { kind: 'run', tool: 'cmake-js', cmd: t.nodeBinary, args: [bin, 'rebuild'] };
-  }
+  if (plan.client === 'cmake-js') return cmakeJsStep(plan, binary, t, pkgDir, node);
   const missing = missingForNodeGyp(t);
   if (missing) return { kind: 'untestable', reason: missing };
   const nodedir = `--nodedir=${t.nodeDir}`;

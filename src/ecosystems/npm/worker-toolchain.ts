@@ -22,7 +22,7 @@ export interface Toolchain {
   /** npm's CLI script, run with `nodeBinary`, or null to run `npm` from PATH. */
   npmCli: string | null;
   /** Absolute paths of optional tools, or null when missing. */
-  tools: Record<'make' | 'python3' | 'cc' | 'cxx' | 'strip' | 'nm' | 'cmake' | 'cargo', string | null>;
+  tools: Record<'make' | 'ninja' | 'python3' | 'cc' | 'cxx' | 'strip' | 'nm' | 'cmake' | 'cargo', string | null>;
 }
 
 /** Look a program up on PATH, like `which`. */
@@ -95,6 +95,7 @@ export async function findToolchain(nodeBinary: string): Promise<Toolchain> {
     npmCli: npmCli && existsSync(npmCli) ? npmCli : null,
     tools: {
       make: await which('make'),
+      ninja: await which('ninja'),
       python3: await firstOf(['python3', 'python']),
       cc: await firstOf(['cc', 'gcc', 'clang']),
       cxx: await firstOf(['c++', 'g++', 'clang++']),
@@ -119,4 +120,21 @@ export function missingForNodeGyp(t: Toolchain): string | null {
   if (!t.tools.python3) missing.push('python3');
   if (!t.tools.cc || !t.tools.cxx) missing.push('a C/C++ compiler');
   return missing.length ? `this worker lacks ${missing.join(', ')}` : null;
+}
+
+/**
+ * What is missing for a cmake-js build, or null when nothing is. cmake-js
+ * needs cmake, a C++ compiler (it refuses to start without g++ or clang++),
+ * and ninja or make for cmake's generator. Node headers are needed unless
+ * cmake-js takes N-API headers from the node-api-headers package
+ * (`needsNodeHeaders` false); without them cmake-js would download headers
+ * from nodejs.org, which an offline compile cannot.
+ */
+export function missingForCmakeJs(t: Toolchain, needsNodeHeaders: boolean): string | null {
+  const missing: string[] = [];
+  if (!t.tools.cmake) missing.push('cmake');
+  if (needsNodeHeaders && !t.nodeDir) missing.push('Node headers (include/node/node.h)');
+  if (!t.tools.ninja && !t.tools.make) missing.push('ninja or make');
+  if (!t.tools.cc || !t.tools.cxx) missing.push('a C/C++ compiler');
+  return missing.length ? `this worker lacks ${missing.join(', ')}, needed by cmake-js` : null;
 }

@@ -97,7 +97,7 @@ export function createNpmWorker(opts: NpmWorkerOptions = {}): WorkerEcosystem {
 
     const npgExpected = plan.expected.find((e) => e.kind === 'node-pre-gyp')?.nodePreGyp ?? null;
     const modulePathAbs = npgExpected ? path.resolve(pkgDir, npgExpected.modulePath) : null;
-    const step = compileStep(plan, readBinaryField(spec.binary), modulePathAbs, tools, pkgDir);
+    const step = compileStep(plan, readBinaryField(spec.binary), modulePathAbs, tools, pkgDir, { version: facts.node, arch: facts.arch });
     if (step.kind === 'untestable') return untestable(step.reason);
     if (step.kind === 'failed') return failed(step.reason);
     ctx.log(`==> compile with ${step.tool}${plan.napiBuildVersion ? ` (N-API ${plan.napiBuildVersion})` : ''}\n`);

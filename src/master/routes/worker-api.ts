@@ -73,6 +73,7 @@ async function touch(ctx: MasterContext, workerId: number): Promise<void> {
 /** Forget cached tokens (after a revoke). */
 export function forgetWorkerTokens(): void {
   tokenCache.clear();
+  workerCache.clear();
 }
 
 async function tokenOf(ctx: MasterContext, req: FastifyRequest): Promise<WorkerTokenRow> {
@@ -90,10 +91,17 @@ async function tokenOf(ctx: MasterContext, req: FastifyRequest): Promise<WorkerT
   return row;
 }
 
+/** Worker rows by `id:tokenId`, for TOKEN_CACHE_MS; a hello replaces its worker's entry. */
+const workerCache = new Map<string, { row: WorkerRow; until: number }>();
+
 async function workerOf(ctx: MasterContext, req: FastifyRequest, workerId: number): Promise<WorkerRow> {
   const token = await tokenOf(ctx, req);
+  const key = `${workerId}:${token.id}`;
+  const hit = workerCache.get(key);
+  if (hit && hit.until > Date.now()) return hit.row;
   const worker = await getWorkerForToken(ctx.db, workerId, token.id);
   if (!worker) throw httpErrors.unknownWorker();
+  workerCache.set(key, { row: worker, until: Date.now() + TOKEN_CACHE_MS });
   return worker;
 }
 
@@ -170,6 +178,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
       targets: known.map((t) => t.name),
       labels: hello.labels,
     });
+    workerCache.set(`${worker.id}:${token.id}`, { row: worker, until: Date.now() + TOKEN_CACHE_MS });
     log.info({ worker: worker.name, targets: worker.targets }, 'worker connected');
     if (fresh.length) onNewTargets([...new Set(known.filter((t) => fresh.includes(t.name)).map((t) => t.ecosystem))]);
     publisher.home();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 
 /**
  * Write a file so that readers see the old content or the new, never a
@@ -32,4 +32,19 @@ export async function linkFileAtomic(from: string, path: string): Promise<void> 
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Join an output-relative path onto `root`, refusing anything that would
+ * land outside it or on a dotfile folder such as `.kiln/`. Names in these
+ * paths (packages, versions, targets) come from upstream and from workers.
+ * @throws Error naming the unsafe path.
+ */
+export function outputFile(root: string, rel: string): string {
+  const full = resolve(root, rel);
+  const back = relative(resolve(root), full);
+  if (!rel || isAbsolute(rel) || back.startsWith('..') || isAbsolute(back) || back.split(/[\\/]/).some((p) => p.startsWith('.') || p === '')) {
+    throw new Error(`refusing to publish outside the output path: ${JSON.stringify(rel)}`);
+  }
+  return full;
 }

@@ -15,7 +15,7 @@ import { totals } from '../db/queries/stats.ts';
 import { listOnlineWorkers } from '../db/queries/workers.ts';
 import { renderHome, renderNotFound, renderPackage, stylesheet, type HomePage, type PackagePage } from '../site/render.ts';
 import { packageDir, packageJsonPath, rootFrom } from '../site/paths.ts';
-import { linkFileAtomic, writeFileAtomic } from './atomic-write.ts';
+import { linkFileAtomic, outputFile, writeFileAtomic } from './atomic-write.ts';
 import { ecosystemOf, type MasterContext } from './context.ts';
 import { loadPackageModel } from './package-model.ts';
 
@@ -38,9 +38,9 @@ export async function publishPackage(ctx: MasterContext, pkg: PackageRow): Promi
     if ('linkFrom' in f) {
       const a = model.repository.artifacts.find((x) => x.storePath === f.linkFrom);
       if (a && !relBySha.has(a.sha256)) relBySha.set(a.sha256, rel);
-      await linkFileAtomic(f.linkFrom, join(ctx.paths.outputPath, rel));
+      await linkFileAtomic(f.linkFrom, outputFile(ctx.paths.outputPath, rel));
     } else {
-      await writeFileAtomic(join(ctx.paths.outputPath, rel), f.content);
+      await writeFileAtomic(outputFile(ctx.paths.outputPath, rel), f.content);
     }
   }
   for (const v of model.page.versions) {
@@ -51,15 +51,15 @@ export async function publishPackage(ctx: MasterContext, pkg: PackageRow): Promi
   model.page.usage = eco.usage(model.repository);
   const pageRel = `${dir}index.html`;
   const jsonRel = packageJsonPath(pkg.ecosystem, pkg.name);
-  await writeFileAtomic(join(ctx.paths.outputPath, pageRel), renderPackage(model.page, root));
-  await writeFileAtomic(join(ctx.paths.outputPath, jsonRel), `${JSON.stringify(packageJson(model.page, relBySha, ctx.baseUrl), null, 1)}\n`);
+  await writeFileAtomic(outputFile(ctx.paths.outputPath, pageRel), renderPackage(model.page, root));
+  await writeFileAtomic(outputFile(ctx.paths.outputPath, jsonRel), `${JSON.stringify(packageJson(model.page, relBySha, ctx.baseUrl), null, 1)}\n`);
 
   // Remove what this package published before but no longer does (removed versions, rebuilt files).
   const now = new Set([...files.keys(), pageRel, jsonRel]);
   const manifest = manifestPath(ctx.paths.outputPath, pkg);
   if (existsSync(manifest)) {
     const before = JSON.parse(await readFile(manifest, 'utf8')) as string[];
-    for (const rel of before) if (!now.has(rel)) await rm(join(ctx.paths.outputPath, rel), { force: true });
+    for (const rel of before) if (!now.has(rel)) await rm(outputFile(ctx.paths.outputPath, rel), { force: true });
   }
   await writeFileAtomic(manifest, JSON.stringify([...now]));
 }
@@ -109,7 +109,7 @@ export async function unpublishPackage(ctx: MasterContext, pkg: PackageRow): Pro
   const manifest = manifestPath(ctx.paths.outputPath, pkg);
   if (!existsSync(manifest)) return;
   const before = JSON.parse(await readFile(manifest, 'utf8')) as string[];
-  for (const rel of before) await rm(join(ctx.paths.outputPath, rel), { force: true });
+  for (const rel of before) await rm(outputFile(ctx.paths.outputPath, rel), { force: true });
   await rm(manifest, { force: true });
 }
 

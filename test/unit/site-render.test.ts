@@ -27,3 +27,14 @@ describe('site rendering', () => {
     expect(formatBytes(1_500_000)).toBe('1.5 MB');
   });
 });
+
+describe('output paths', () => {
+  it('refuses paths that leave the output path or touch dot folders', async () => {
+    const { outputFile } = await import('../../src/master/atomic-write.ts');
+    expect(outputFile('/srv/www', 'packages/npm/@s/x/index.html')).toBe('/srv/www/packages/npm/@s/x/index.html');
+    expect(outputFile('/srv/www', 'npm/prebuilds/x/v1.0.0-rc.1/x.tar.gz')).toBe('/srv/www/npm/prebuilds/x/v1.0.0-rc.1/x.tar.gz');
+    for (const bad of ['../x', 'packages/npm/../../../etc/passwd', '/etc/passwd', '.kiln/published/x.json', '']) {
+      expect(() => outputFile('/srv/www', bad), bad).toThrow('refusing to publish outside the output path');
+    }
+  });
+});

@@ -59,7 +59,7 @@ export function registerUp(program: Command): void {
           await deleteWorkerToken(q, 'local');
           await insertWorkerToken(q, 'local', hashToken(token));
         });
-        worker = spawn(process.execPath, [KILN_BIN, 'worker', '--master', master.url, '--name', 'local', '-q'], {
+        worker = spawn(process.execPath, [KILN_BIN, 'worker', '--master', master.url, '--name', 'local', '-q', '--hide', master.ctx.paths.dataDir], {
           stdio: ['ignore', 'inherit', 'inherit'],
           env: { ...process.env, KILN_WORKER_TOKEN: token },
         });

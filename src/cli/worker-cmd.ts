@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { KilnError } from '../errors.ts';
@@ -6,6 +7,7 @@ import { runWorker } from '../worker/worker.ts';
 import { defaultWorkerName, workerEcosystems } from './common.ts';
 
 interface WorkerFlags {
+  hide?: string[];
   config?: string;
   master?: string;
   token?: string;
@@ -32,6 +34,7 @@ export function registerWorker(program: Command): void {
     .option('--work-dir <dir>', 'parent directory of the per-build directories (default: system temp)')
     .option('--sandbox <mode>', 'auto (bubblewrap when installed), bwrap, or none')
     .option('--keep', 'keep build directories after each build')
+    .option('--hide <dir>', 'a folder builds must not see inside the sandbox, e.g. a master data dir on this machine (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('-q, --quiet', 'less output', (_: string, p: number | undefined) => (p ?? 0) + 1)
     .option('-v, --verbose', 'more output', (_: string, p: number | undefined) => (p ?? 0) + 1)
     .option('-l, --log-file <file>', 'append logs to this file')
@@ -47,6 +50,8 @@ export function registerWorker(program: Command): void {
       const w = config.worker;
       if (!w.master) throw new KilnError('kiln worker needs --master URL', 2);
       if (!w.token) throw new KilnError('kiln worker needs --token TOKEN (create one on the master with kiln worker-token add NAME)', 2);
+      // Builds run code the package controls: the token and other Kiln settings must not reach them.
+      for (const k of Object.keys(process.env)) if (k.startsWith('KILN_')) delete process.env[k];
       const log = createLogger({ level: levelFromVerbosity('info', f.verbose ?? 0, f.quiet ?? 0), debug: [], file: f.logFile });
       const ac = new AbortController();
       const stop = () => ac.abort();
@@ -63,6 +68,7 @@ export function registerWorker(program: Command): void {
         log,
         signal: ac.signal,
         keepWorkDirs: f.keep,
+        hide: (f.hide ?? []).map((d) => resolve(d)),
       });
     });
 }

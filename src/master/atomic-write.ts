@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 
 /**
@@ -19,14 +19,21 @@ export async function writeFileAtomic(path: string, content: string | Buffer): P
 }
 
 /**
- * Publish a stored file at `path` by hard link (same filesystem) so no bytes
- * are copied, replacing whatever was there atomically.
+ * Publish a stored file at `path`, replacing whatever was there atomically:
+ * by hard link when the store and the output path share a filesystem (no
+ * bytes copied), otherwise by copying to a temp name beside it first.
  */
 export async function linkFileAtomic(from: string, path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
   try {
-    await link(from, tmp);
+    try {
+      await link(from, tmp);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+      await copyFile(from, tmp);
+    }
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });

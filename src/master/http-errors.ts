@@ -10,6 +10,8 @@ export const httpErrors = {
   forbidden: (message = 'this token may not do that') => new HttpError(403, 'forbidden', message),
   notFound: (what: string) => new HttpError(404, 'not_found', `${what} not found`),
   notUpstream: (ecosystem: string, name: string) => new HttpError(404, 'not_upstream', `${ecosystem} package ${name} does not exist upstream`),
+  upstreamFailed: (ecosystem: string, name: string, why: string) =>
+    new HttpError(502, 'upstream_failed', `asking upstream about ${ecosystem} package ${name} failed: ${why}`),
   unknownWorker: () => new HttpError(404, 'unknown_worker', 'unknown worker; send hello again'),
   leaseLost: (buildId: number) =>
     new HttpError(409, 'lease_lost', `build ${buildId} is no longer yours: its lease expired or it already ended`),

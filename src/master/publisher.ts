@@ -34,6 +34,15 @@ export async function publishPackage(ctx: MasterContext, pkg: PackageRow): Promi
   const dir = packageDir(pkg.ecosystem, pkg.name);
   const root = rootFrom(dir);
   const relBySha = new Map<string, string>();
+  // A path the ecosystem produced from upstream data that would leave the output path is dropped, not fatal.
+  for (const rel of [...files.keys()]) {
+    try {
+      outputFile(ctx.paths.outputPath, rel);
+    } catch (err) {
+      ctx.log.child({ module: 'publish' }).warn({ package: pkg.name, err: (err as Error).message }, 'unsafe repository path left out');
+      files.delete(rel);
+    }
+  }
   for (const [rel, f] of files) {
     if ('linkFrom' in f) {
       const a = model.repository.artifacts.find((x) => x.storePath === f.linkFrom);
@@ -163,6 +172,7 @@ export async function publishHome(ctx: MasterContext): Promise<HomePage> {
  */
 export class Publisher {
   private readonly dirty = new Set<number>();
+  private readonly removed: PackageRow[] = [];
   private homeDirty = false;
   private running: Promise<void> | null = null;
   private readonly log: Logger;
@@ -184,6 +194,14 @@ export class Publisher {
     this.kick();
   }
 
+  /** Withdraw everything a deleted package published (its row is already gone). */
+  remove(pkg: PackageRow): void {
+    this.removed.push(pkg);
+    this.dirty.delete(pkg.id);
+    this.homeDirty = true;
+    this.kick();
+  }
+
   /** Mark the home page for republishing. */
   home(): void {
     this.homeDirty = true;
@@ -192,7 +210,7 @@ export class Publisher {
 
   /** Whether anything is waiting to be written or being written. */
   busy(): boolean {
-    return this.running !== null || this.dirty.size > 0 || this.homeDirty;
+    return this.running !== null || this.dirty.size > 0 || this.removed.length > 0 || this.homeDirty;
   }
 
   /** Wait until everything marked so far is written. */
@@ -212,12 +230,19 @@ export class Publisher {
     if (this.running) return;
     this.running = this.loop().finally(() => {
       this.running = null;
-      if (this.dirty.size || this.homeDirty) this.kick();
+      if (this.dirty.size || this.removed.length || this.homeDirty) this.kick();
     });
   }
 
   private async loop(): Promise<void> {
-    while (this.dirty.size || this.homeDirty) {
+    while (this.dirty.size || this.removed.length || this.homeDirty) {
+      for (const pkg of this.removed.splice(0)) {
+        try {
+          await unpublishPackage(this.ctx, pkg);
+        } catch (err) {
+          this.log.error({ err, package: pkg.name }, 'withdrawing a removed package failed');
+        }
+      }
       const ids = [...this.dirty];
       this.dirty.clear();
       for (const id of ids) {
@@ -225,7 +250,7 @@ export class Publisher {
           const pkg = await getPackageById(this.ctx.db, id);
           if (pkg) await publishPackage(this.ctx, pkg);
         } catch (err) {
-          this.log.error({ err, packageId: id }, 'publishing a package failed');
+          this.log.error({ err, packageId: id }, 'publishing a package failed; it is retried at its next change or kiln rebuild --site');
         }
       }
       if (this.homeDirty) {

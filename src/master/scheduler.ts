@@ -8,7 +8,7 @@
 import type { Queryable } from '../db/connect.ts';
 import { buildsFor } from '../db/queries/builds.ts';
 import { getSetting } from '../db/queries/settings.ts';
-import { isQueued, queueVersion, setTargetSkips } from '../db/queries/pending.ts';
+import { isQueued, queueVersion, setTargetSkips, unqueueTargets } from '../db/queries/pending.ts';
 import { getPackage, type PackageRow } from '../db/queries/packages.ts';
 import { getVersion, listVersions, type VersionRow } from '../db/queries/versions.ts';
 import { listOnlineWorkers } from '../db/queries/workers.ts';
@@ -44,6 +44,9 @@ export async function scheduleVersion(ctx: MasterContext, q: Queryable, pkg: Pac
   const all = targets ?? (await listTargets(q, pkg.ecosystem));
   const skips = targetSkips(eco, versionInfo(pkg, v), all);
   await setTargetSkips(q, v.id, skips);
+  // What is skipped now may have been queued before (a new release moved "latest" on, an operator skip).
+  const unqueue = pkg.skip || v.skip ? all.map((t) => t.name) : [...skips.keys()];
+  if (unqueue.length) await unqueueTargets(q, v.id, unqueue);
   const queued = await queueVersion(q, v.id, all.filter((t) => !skips.has(t.name)).map((t) => t.name));
   if (queued > 0) ctx.events.emit('queued');
   return queued;

@@ -20,12 +20,14 @@ export function findBwrap(): string | null {
 }
 
 /** The bubblewrap argument list that wraps `cmd args` for a build in `workDir`. */
-export function bwrapArgs(workDir: string, cwd: string, network: boolean, cmd: string, args: string[]): string[] {
+export function bwrapArgs(workDir: string, cwd: string, network: boolean, cmd: string, args: string[], hide: string[] = []): string[] {
   return [
     '--ro-bind', '/', '/',
     '--dev', '/dev',
     '--proc', '/proc',
     '--tmpfs', '/tmp',
+    // Folders builds must not read (a master's data dir on the same machine: admin token, artifact store).
+    ...hide.flatMap((h) => ['--tmpfs', h]),
     '--bind', workDir, workDir,
     '--unshare-pid', '--unshare-ipc', '--unshare-uts',
     ...(network ? [] : ['--unshare-net']),
@@ -35,12 +37,28 @@ export function bwrapArgs(workDir: string, cwd: string, network: boolean, cmd: s
   ];
 }
 
+/**
+ * Environment variables a build command inherits from the worker. Anything
+ * else (the worker's token, the admin token, other secrets) stays out of
+ * code the package controls; ecosystems pass what they need explicitly.
+ */
+export const INHERITED_ENV = /^(PATH|HOME|USER|LOGNAME|SHELL|TERM|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|(https?|no|all)_proxy|(HTTPS?|NO|ALL)_PROXY|CC|CXX|CFLAGS|CXXFLAGS|CPPFLAGS|LDFLAGS|MAKEFLAGS|PYTHON|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS)$/;
+
+/** The environment for one build command: the allowed part of ours, then `extra`. */
+export function buildCommandEnv(extra: Record<string, string> = {}, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(from)) if (v !== undefined && INHERITED_ENV.test(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
 /** How to run one command. */
 export interface SandboxRun extends RunOptions {
   /** The build's directory: the only writable place inside the sandbox. */
   workDir: string;
   /** `bwrap` path, or null to run without a sandbox. */
   bwrap: string | null;
+  /** Folders hidden (an empty tmpfs) inside the sandbox. */
+  hide?: string[];
   /** Receives stdout and stderr as they arrive. */
   onOutput(chunk: Buffer): void;
   /** Aborting kills the process group (SIGTERM, then SIGKILL after `graceMs`). */
@@ -51,12 +69,12 @@ export interface SandboxRun extends RunOptions {
 
 /** Run one command to completion. Never throws for a non-zero exit; the result says how it ended. */
 export function runSandboxed(cmd: string, args: string[], o: SandboxRun): Promise<RunResult> {
-  const [file, argv] = o.bwrap ? [o.bwrap, bwrapArgs(o.workDir, o.cwd, o.network ?? true, cmd, args)] : [cmd, args];
+  const [file, argv] = o.bwrap ? [o.bwrap, bwrapArgs(o.workDir, o.cwd, o.network ?? true, cmd, args, o.hide)] : [cmd, args];
   return new Promise((resolve) => {
     if (o.signal.aborted) return resolve({ code: null, signal: 'SIGKILL' });
     const child = spawn(file, argv, {
       cwd: o.cwd,
-      env: { ...process.env, ...o.env },
+      env: buildCommandEnv(o.env),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

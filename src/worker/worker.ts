@@ -34,6 +34,8 @@ export interface WorkerOptions {
   signal?: AbortSignal;
   /** Keep build directories after the build (debugging). */
   keepWorkDirs?: boolean;
+  /** Folders hidden from builds inside the sandbox (e.g. a master's data dir on the same machine). */
+  hide?: string[];
   /** Called after each build is reported (tests, progress). */
   onBuildDone?: (job: Job, outcome: BuildOutcome) => void;
 }
@@ -60,6 +62,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   if (opts.sandbox !== 'none') {
     bwrap = findBwrap();
     if (!bwrap && opts.sandbox === 'bwrap') throw new KilnError('sandbox = "bwrap" but bubblewrap (bwrap) is not installed or not usable here');
+    if (!bwrap) log.warn('bubblewrap (bwrap) is not installed: builds run unsandboxed, with this user\'s rights and network access (apt-get install bubblewrap)');
   }
   const client = new MasterClient({ master: opts.master, token: opts.token, log, signal: opts.signal });
   const byName = new Map(opts.ecosystems.map((e) => [e.name, e]));
@@ -153,7 +156,7 @@ async function runJob(
     log: (text) => streamer.write(text.endsWith('\n') ? text : `${text}\n`),
     run: (cmd, args, o) => {
       streamer.write(`$ ${[cmd, ...args].map(shellQuote).join(' ')}\n`);
-      return runSandboxed(cmd, args, { ...o, workDir, bwrap, signal: abort.signal, onOutput: (c) => streamer.write(c) });
+      return runSandboxed(cmd, args, { ...o, workDir, bwrap, hide: opts.hide, signal: abort.signal, onOutput: (c) => streamer.write(c) });
     },
   };
   let outcome: BuildOutcome;

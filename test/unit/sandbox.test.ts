@@ -51,3 +51,33 @@ describe('running build commands', () => {
     expect(r.output).toContain('wrote');
   });
 });
+
+describe('what a build command can see', () => {
+  it('inherits only an allowlist of the environment, never tokens', async () => {
+    const { buildCommandEnv } = await import('../../src/worker/sandbox.ts');
+    const env = buildCommandEnv({ EXTRA: '1' }, { PATH: '/bin', HOME: '/h', KILN_WORKER_TOKEN: 'secret', KILN_ADMIN_TOKEN: 's2', AWS_SECRET_ACCESS_KEY: 'x', npm_config_registry: 'r', LC_ALL: 'C' });
+    expect(env).toEqual({ PATH: '/bin', HOME: '/h', LC_ALL: 'C', EXTRA: '1' });
+  });
+
+  it.skipIf(!findBwrap())('hides folders such as a master data dir inside bubblewrap', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    // Outside /tmp, which the sandbox replaces anyway: the hide option must do the work.
+    const secretDir = join(process.cwd(), '.tmp', `sandbox-secret-${process.pid}`);
+    mkdirSync(secretDir, { recursive: true });
+    writeFileSync(join(secretDir, 'admin-token'), 'secret');
+    const out: Buffer[] = [];
+    const ac = new AbortController();
+    const work = join(dir, 'work');
+    mkdirSync(work, { recursive: true });
+    await runSandboxed('sh', ['-c', `cat ${secretDir}/admin-token 2>&1; echo rc=$?`], { cwd: work, workDir: work, bwrap: findBwrap(), hide: [secretDir], onOutput: (c) => out.push(c), signal: ac.signal });
+    const text = Buffer.concat(out).toString();
+    expect(text).not.toContain('secret');
+    expect(text).toMatch(/rc=[1-9]/);
+    // Without the option the same command reads it: the check above can fail.
+    const seen: Buffer[] = [];
+    await runSandboxed('sh', ['-c', `cat ${secretDir}/admin-token`], { cwd: work, workDir: work, bwrap: findBwrap(), onOutput: (c) => seen.push(c), signal: ac.signal });
+    expect(Buffer.concat(seen).toString()).toBe('secret');
+    const { rmSync } = await import('node:fs');
+    rmSync(secretDir, { recursive: true, force: true });
+  });
+});

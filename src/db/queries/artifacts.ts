@@ -32,7 +32,9 @@ export async function listArtifactsForBuild(q: Queryable, buildId: number): Prom
 /**
  * The published artifacts of a package: those of passed builds only, with
  * their version and target. Failed or running builds' uploads are never
- * published.
+ * published. A skipped version keeps its binaries (skip means "do not
+ * build"; lockfiles still point at them) unless it is gone upstream or was
+ * removed by an operator.
  */
 export async function listPublishedArtifacts(
   q: Queryable,
@@ -41,7 +43,7 @@ export async function listPublishedArtifacts(
   return q.query(
     `SELECT a.*, v.version, b.target FROM artifacts a
      JOIN builds b ON b.id = a.build_id JOIN versions v ON v.id = b.version_id
-     WHERE v.package_id = $1 AND b.status = 'passed' AND v.skip IS NULL
+     WHERE v.package_id = $1 AND b.status = 'passed' AND NOT (v.meta ? 'gone') AND NOT (v.meta ? 'removed')
      ORDER BY v.released DESC, b.target, a.filename`,
     [packageId],
   );

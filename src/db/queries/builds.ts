@@ -168,14 +168,16 @@ export async function buildsFor(q: Queryable, versionId: number, target: string)
 
 /**
  * Forget ended builds so the versions can be queued again (`kiln rebuild`,
- * `kiln remove --builds`). Running builds are left alone.
+ * `kiln remove --builds`), optionally only those with one of `statuses`
+ * (`kiln rebuild --failed`). Running builds are left alone.
  * @returns ids of the builds deleted.
  */
-export async function deleteEndedBuilds(q: Queryable, versionIds: number[], target?: string): Promise<number[]> {
+export async function deleteEndedBuilds(q: Queryable, versionIds: number[], target?: string, statuses?: BuildStatus[]): Promise<number[]> {
   const rows = await q.query<{ id: number }>(
     `DELETE FROM builds WHERE version_id = ANY($1::int[]) AND status <> 'running' AND ($2::text IS NULL OR target = $2)
+       AND ($3::text[] IS NULL OR status = ANY($3::text[]))
      RETURNING id`,
-    [versionIds, target ?? null],
+    [versionIds, target ?? null, statuses ?? null],
   );
   return rows.map((r) => Number(r.id));
 }

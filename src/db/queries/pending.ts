@@ -45,6 +45,11 @@ export async function unqueueVersions(q: Queryable, versionIds: number[]): Promi
   await q.query('DELETE FROM pending WHERE version_id = ANY($1::int[])', [versionIds]);
 }
 
+/** Remove the pending rows of one version for these targets. */
+export async function unqueueTargets(q: Queryable, versionId: number, targets: string[]): Promise<void> {
+  await q.query('DELETE FROM pending WHERE version_id = $1 AND target = ANY($2::text[])', [versionId, targets]);
+}
+
 /** Remove every pending row of one package. */
 export async function unqueuePackage(q: Queryable, packageId: number): Promise<void> {
   await q.query('DELETE FROM pending WHERE version_id IN (SELECT id FROM versions WHERE package_id = $1)', [packageId]);

@@ -14,7 +14,8 @@ export interface VersionRow {
 
 /**
  * Insert or update one version from the source. A skip set by an operator
- * (`kiln skip`, stored with `meta.skipByOperator`) is kept.
+ * (`kiln skip`, `meta.operatorSkip`) and a removal (`kiln remove NAME
+ * VERSION`, `meta.removed`) are kept.
  * @returns the version's id.
  */
 export async function upsertVersion(
@@ -28,9 +29,9 @@ export async function upsertVersion(
      ON CONFLICT (package_id, version) DO UPDATE SET
        released = excluded.released,
        yanked = excluded.yanked,
-       meta = CASE WHEN versions.meta ? 'operatorSkip'
-                   THEN excluded.meta || jsonb_build_object('operatorSkip', versions.meta->'operatorSkip')
-                   ELSE excluded.meta END,
+       -- What an operator said (skip, removal) outlives the source's view of the version.
+       meta = excluded.meta || jsonb_strip_nulls(jsonb_build_object(
+                'operatorSkip', versions.meta->'operatorSkip', 'removed', versions.meta->'removed')),
        skip = COALESCE(versions.meta->>'operatorSkip', excluded.skip)
      RETURNING id`,
     [packageId, v.version, v.released, v.skip, v.yanked, JSON.stringify({ ...v.meta, sourceSkip: v.skip })],
@@ -50,13 +51,16 @@ export async function getVersion(q: Queryable, packageId: number, version: strin
 }
 
 /**
- * Skip versions of a package that the source no longer lists (unpublished),
- * unless already skipped. @returns the ids that changed.
+ * Mark versions of a package that the source no longer lists (unpublished)
+ * as gone: skipped with `reason`, and withdrawn from the repository. Unskip
+ * restores the same reason; a version that reappears upstream loses the mark
+ * at its next upsert. @returns the ids that changed.
  */
 export async function skipVersionsNotIn(q: Queryable, packageId: number, keep: string[], reason: string): Promise<number[]> {
   const rows = await q.query<{ id: number }>(
-    `UPDATE versions SET skip = $3
-     WHERE package_id = $1 AND NOT (version = ANY($2::text[])) AND skip IS NULL
+    `UPDATE versions SET skip = $3,
+       meta = meta || jsonb_build_object('gone', true, 'sourceSkip', $3::text)
+     WHERE package_id = $1 AND NOT (version = ANY($2::text[])) AND NOT (meta ? 'gone')
      RETURNING id`,
     [packageId, keep, reason],
   );
@@ -86,4 +90,16 @@ export async function deleteVersion(q: Queryable, id: number): Promise<void> {
 export async function getVersionById(q: Queryable, id: number): Promise<VersionRow | undefined> {
   const rows = await q.query<VersionRow>('SELECT * FROM versions WHERE id = $1', [id]);
   return rows[0];
+}
+
+/**
+ * Mark a version removed by an operator: skipped with `reason` and withdrawn
+ * from the repository, and kept that way across syncs (deleting the row
+ * would let the next sync bring it back).
+ */
+export async function markVersionRemoved(q: Queryable, id: number, reason: string): Promise<void> {
+  await q.query(
+    `UPDATE versions SET skip = $2, meta = meta || jsonb_build_object('removed', true, 'operatorSkip', $2::text) WHERE id = $1`,
+    [id, reason],
+  );
 }

@@ -11,13 +11,12 @@ import { deletePackage, ensurePackage, getPackage, setPackageSkip, type PackageR
 import { queueLengths, unqueuePackage, unqueueVersions } from '../../db/queries/pending.ts';
 import { getSetting, setSetting } from '../../db/queries/settings.ts';
 import { totals } from '../../db/queries/stats.ts';
-import { deleteVersion, getVersion, listVersions, setVersionOperatorSkip, type VersionRow } from '../../db/queries/versions.ts';
+import { getVersion, listVersions, markVersionRemoved, setVersionOperatorSkip, type VersionRow } from '../../db/queries/versions.ts';
 import { insertWorkerToken, listOnlineWorkers, listWorkerTokens, revokeWorkerToken } from '../../db/queries/workers.ts';
 import { generateToken, hashToken, sameSecret } from '../auth.ts';
 import { ecosystemOf, type MasterContext } from '../context.ts';
 import { httpErrors } from '../http-errors.ts';
 import type { Publisher } from '../publisher.ts';
-import { unpublishPackage } from '../publisher.ts';
 import { forgetWorkerTokens } from './worker-api.ts';
 import { explain, schedulePackage } from '../scheduler.ts';
 import { createSourceStore } from '../source-store.ts';
@@ -81,8 +80,15 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
     const ref = parse(pkgRef, req.body);
     if (!ctx.ecosystems.has(ref.ecosystem)) throw httpErrors.unknownEcosystem(ref.ecosystem);
     const eco = ecosystemOf(ctx, ref.ecosystem);
-    const src = await eco.fetchPackage(eco.normalizeName(ref.name), AbortSignal.timeout(60_000));
+    const wanted = eco.normalizeName(ref.name);
+    let src;
+    try {
+      src = await eco.fetchPackage(wanted, AbortSignal.timeout(60_000));
+    } catch (err) {
+      throw httpErrors.upstreamFailed(ref.ecosystem, ref.name, (err as Error).message);
+    }
     if (!src) throw httpErrors.notUpstream(ref.ecosystem, ref.name);
+    if (src.name !== wanted) throw httpErrors.badRequest(`upstream answered for ${JSON.stringify(src.name)} when asked for ${JSON.stringify(ref.name)}; not adding it`);
     await ensurePackage(ctx.db, ref.ecosystem, src.name, src.displayName);
     await createSourceStore(ctx, ref.ecosystem, log, (id) => publisher.package(id)).applyPackage(src, 'no longer listed upstream');
     const pkg = (await getPackage(ctx.db, ref.ecosystem, src.name))!;
@@ -105,13 +111,17 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
       return { removedBuilds: removed.length, cancelledRunning: cancelled, queued };
     }
     if (ref.version) {
-      await deleteVersion(ctx.db, ids[0]!);
+      await ctx.db.tx(async (q) => {
+        await markVersionRemoved(q, ids[0]!, 'removed by an operator (kiln remove)');
+        await unqueueVersions(q, ids);
+        await deleteEndedBuilds(q, ids);
+      });
       publisher.package(pkg.id);
       return { removedVersion: ref.version, cancelledRunning: cancelled };
     }
     await deletePackage(ctx.db, pkg.id);
-    await unpublishPackage(ctx, pkg);
-    publisher.home();
+    // Through the publisher's loop, so a publish of this package already under way cannot rewrite it afterwards.
+    publisher.remove(pkg);
     return { removedPackage: pkg.name, cancelledRunning: cancelled };
   });
 
@@ -119,13 +129,17 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
   app.post('/skip', async (req) => {
     const body = parse(skipBody, req.body);
     const { pkg, versions } = await resolve(ctx, body);
-    if (body.version) {
-      await setVersionOperatorSkip(ctx.db, versions[0]!.id, body.reason);
-      await unqueueVersions(ctx.db, [versions[0]!.id]);
-    } else {
-      await setPackageSkip(ctx.db, pkg.id, body.reason);
-      await unqueuePackage(ctx.db, pkg.id);
-    }
+    // One transaction with a lock on the package: a sync of it waits, so nothing it queues survives the skip.
+    await ctx.db.tx(async (q) => {
+      await q.query('SELECT 1 FROM packages WHERE id = $1 FOR UPDATE', [pkg.id]);
+      if (body.version) {
+        await setVersionOperatorSkip(q, versions[0]!.id, body.reason);
+        await unqueueVersions(q, [versions[0]!.id]);
+      } else {
+        await setPackageSkip(q, pkg.id, body.reason);
+        await unqueuePackage(q, pkg.id);
+      }
+    });
     publisher.package(pkg.id);
     return { skipped: body.version ? `${pkg.name} ${body.version}` : pkg.name, reason: body.reason };
   });
@@ -157,14 +171,7 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
     }
     if (!body.name) throw httpErrors.badRequest('name: which package to rebuild');
     const { pkg, versions } = await resolve(ctx, { ecosystem: body.ecosystem, name: body.name, version: body.version });
-    const forget = body.failedOnly
-      ? (await ctx.db.query<{ id: number }>(
-          `SELECT DISTINCT v.id FROM versions v JOIN builds b ON b.version_id = v.id
-           WHERE v.id = ANY($1::int[]) AND b.status IN ('failed', 'untestable')`,
-          [versions.map((v) => v.id)],
-        )).map((r) => r.id)
-      : versions.map((v) => v.id);
-    const removed = await deleteEndedBuilds(ctx.db, forget, body.target);
+    const removed = await deleteEndedBuilds(ctx.db, versions.map((v) => v.id), body.target, body.failedOnly ? ['failed', 'untestable'] : undefined);
     const queued = await ctx.db.tx((q) => schedulePackage(ctx, q, pkg));
     publisher.package(pkg.id);
     return { forgotBuilds: removed.length, queued };

@@ -64,19 +64,19 @@ describe('what a build command can see', () => {
     // Outside /tmp, which the sandbox replaces anyway: the hide option must do the work.
     const secretDir = join(process.cwd(), '.tmp', `sandbox-secret-${process.pid}`);
     mkdirSync(secretDir, { recursive: true });
-    writeFileSync(join(secretDir, 'admin-token'), 'secret');
+    writeFileSync(join(secretDir, 'admin-token'), 'TOKEN-4242');
     const out: Buffer[] = [];
     const ac = new AbortController();
     const work = join(dir, 'work');
     mkdirSync(work, { recursive: true });
     await runSandboxed('sh', ['-c', `cat ${secretDir}/admin-token 2>&1; echo rc=$?`], { cwd: work, workDir: work, bwrap: findBwrap(), hide: [secretDir], onOutput: (c) => out.push(c), signal: ac.signal });
     const text = Buffer.concat(out).toString();
-    expect(text).not.toContain('secret');
+    expect(text).not.toContain('TOKEN-4242');
     expect(text).toMatch(/rc=[1-9]/);
     // Without the option the same command reads it: the check above can fail.
     const seen: Buffer[] = [];
     await runSandboxed('sh', ['-c', `cat ${secretDir}/admin-token`], { cwd: work, workDir: work, bwrap: findBwrap(), onOutput: (c) => seen.push(c), signal: ac.signal });
-    expect(Buffer.concat(seen).toString()).toBe('secret');
+    expect(Buffer.concat(seen).toString()).toBe('TOKEN-4242');
     const { rmSync } = await import('node:fs');
     rmSync(secretDir, { recursive: true, force: true });
   });

@@ -21,10 +21,13 @@ const KILN_BIN = fileURLToPath(new URL('../../bin/kiln.js', import.meta.url));
  */
 export async function isIdle(master: RunningMaster): Promise<boolean> {
   if (master.busy()) return false;
+  // Only workers seen within two leases count: one that died long ago serves nothing.
   const rows = await master.ctx.db.query<{ workers: number; running: number; queued: number }>(
-    `SELECT (SELECT count(*) FROM workers)::int AS workers,
+    `WITH online AS (SELECT * FROM workers WHERE last_seen > now() - make_interval(secs => $1))
+     SELECT (SELECT count(*) FROM online)::int AS workers,
             (SELECT count(*) FROM builds WHERE status = 'running')::int AS running,
-            (SELECT count(*) FROM pending p WHERE EXISTS (SELECT 1 FROM workers w WHERE p.target = ANY(w.targets)))::int AS queued`,
+            (SELECT count(*) FROM pending p WHERE EXISTS (SELECT 1 FROM online w WHERE p.target = ANY(w.targets)))::int AS queued`,
+    [master.ctx.config.lease_s * 2],
   );
   const r = rows[0]!;
   return r.workers > 0 && r.running === 0 && r.queued === 0;
@@ -53,6 +56,7 @@ export function registerUp(program: Command): void {
       say(`  admin: kiln status --master ${master.url} --data-dir ${config.master.data_dir}`);
 
       let worker: ChildProcess | null = null;
+      let workerDied = false;
       if (f.worker) {
         const token = generateToken();
         await master.ctx.db.tx(async (q) => {
@@ -64,7 +68,11 @@ export function registerUp(program: Command): void {
           env: { ...process.env, KILN_WORKER_TOKEN: token },
         });
         worker.on('exit', (code, sig) => {
-          if (!stopping) log.error({ code, sig }, 'the local worker exited');
+          if (stopping) return;
+          // Without its worker the farm builds nothing: say so and stop rather than wait forever.
+          process.stderr.write(`kiln up: the local worker exited unexpectedly (${sig ?? `exit ${code}`}); stopping\n`);
+          workerDied = true;
+          process.kill(process.pid, 'SIGTERM');
         });
       }
       let done = 0;
@@ -80,7 +88,8 @@ export function registerUp(program: Command): void {
           .then(([r]) => {
             if (!r) return;
             say(`[${done} done, ${r.queued} queued] ${r.package} ${r.version} on ${r.target}: ${e.status} in ${((r.duration_ms ?? 0) / 1000).toFixed(1)} s${r.failure_reason ? ` (${r.failure_reason})` : ''}`);
-          });
+          })
+          .catch(() => undefined); // the database may be closing under a late finish
       });
 
       let stopping = false;
@@ -105,10 +114,10 @@ export function registerUp(program: Command): void {
             break;
           }
         }
-        await shutdown(0);
+        await shutdown(workerDied ? 1 : 0);
         return;
       }
       await untilSignal();
-      await shutdown(0);
+      await shutdown(workerDied ? 1 : 0);
     });
 }

@@ -13,21 +13,35 @@ export function defaultConfigPaths(): string[] {
 
 type Raw = Record<string, Record<string, unknown>>;
 
-/** Keys whose values are lists: in the environment they are comma-separated. */
-const LIST_KEYS = new Set(['packages', 'labels', 'ecosystems', 'debug']);
+/** The defaults, whose types say how to read each key from a string. */
+const DEFAULTS = configSchema.parse({}) as unknown as Record<string, Record<string, unknown>>;
 
-function coerceEnv(key: string, value: string): unknown {
-  if (LIST_KEYS.has(key)) return value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  if (/^-?\d+$/.test(value)) return Number(value);
+/**
+ * Convert an environment string by the type of the key's default: lists
+ * split on commas, numbers and booleans parsed, everything else (names,
+ * URLs, `versions = "5"`) kept as a string. A value that does not parse is
+ * passed on as it is, so validation names the key.
+ */
+function coerceEnv(section: string, key: string, value: string): unknown {
+  const like = DEFAULTS[section]?.[key];
+  if (Array.isArray(like)) return value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof like === 'number') return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+  if (typeof like === 'boolean') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
   return value;
+}
+
+/** The keys a section accepts, from the schema. */
+function keysOf(section: string): Set<string> {
+  const shape = (configSchema.shape as Record<string, { unwrap?: () => { shape: Record<string, unknown> } }>)[section];
+  const inner = shape?.unwrap?.().shape ?? {};
+  return new Set(Object.keys(inner));
 }
 
 /**
  * Read `KILN_<SECTION>_<KEY>` variables into a config fragment, e.g.
  * `KILN_MASTER_DSN=postgres://…` → `{ master: { dsn: "postgres://…" } }`.
- * Numbers and booleans are converted; list keys split on commas.
+ * Values are converted by the key's type; variables that name no config key
+ * (`KILN_MASTER_URL`, `KILN_ADMIN_TOKEN`, `KILN_CONFIG`…) are left alone.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): Raw {
   const out: Raw = {};
@@ -38,7 +52,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Raw {
     const section = sections.find((s) => rest.startsWith(`${s}_`));
     if (!section) continue;
     const key = rest.slice(section.length + 1);
-    (out[section] ??= {})[key] = coerceEnv(key, value);
+    if (!keysOf(section).has(key)) continue;
+    (out[section] ??= {})[key] = coerceEnv(section, key, value);
   }
   return out;
 }

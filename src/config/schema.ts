@@ -1,3 +1,4 @@
+import semver from 'semver';
 import { z } from 'zod';
 
 /**
@@ -7,17 +8,20 @@ import { z } from 'zod';
  */
 const listenAddr = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, for example 127.0.0.1:8470');
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, for example 127.0.0.1:8470')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'expected a port from 0 to 65535');
 
 const versionsPolicy = z
   .string()
-  .min(1)
-  .describe('"latest", "all", or a semver range such as ">=5"');
+  .refine((v) => v === 'latest' || v === 'all' || semver.validRange(v) !== null, 'expected "latest", "all", or a semver range such as ">=5"');
+
+/** An http(s) URL (a worker cannot reach a master over ftp://). */
+const httpUrl = () => z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
 export const masterSchema = z
   .object({
     listen: listenAddr.default('127.0.0.1:8470'),
-    public_url: z.url({ message: 'expected an http(s) URL' }).optional(),
+    public_url: httpUrl().optional(),
     dsn: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
     db_pool: z.number().int().min(1).max(200).default(20),
     data_dir: z.string().min(1).default('./kiln-data'),
@@ -44,7 +48,7 @@ export const DEFAULT_NPM_PACKAGES = ['bufferutil', 'utf-8-validate', 'microtime'
 export const npmSchema = z
   .object({
     enabled: z.boolean().default(true),
-    registry: z.url({ message: 'expected an http(s) URL' }).optional(),
+    registry: httpUrl().optional(),
     versions: versionsPolicy.default('latest'),
     packages: z.array(z.string().min(1)).default(DEFAULT_NPM_PACKAGES),
   })
@@ -52,7 +56,7 @@ export const npmSchema = z
 
 export const workerSchema = z
   .object({
-    master: z.url({ message: 'expected an http(s) URL' }).optional(),
+    master: httpUrl().optional(),
     token: z.string().optional(),
     name: z.string().min(1).optional(),
     labels: z.array(z.string()).default([]),

@@ -28,9 +28,24 @@ export class Periodic {
     this.timer = setTimeout(() => void this.tick(), firstMs);
   }
 
-  /** Run now (or join the run in progress) and resolve when it ends. */
+  private again: Promise<void> | null = null;
+
+  /**
+   * Run now and resolve when a run that started after this call has ended.
+   * A run already in progress may have missed what prompted the call (a new
+   * target, `kiln sync`), so one more run follows it; callers that arrive
+   * meanwhile share that follow-up run.
+   */
   async runNow(): Promise<void> {
-    if (this.current) return this.current;
+    if (!this.current) return this.start1();
+    this.again ??= this.current.then(() => {
+      this.again = null;
+      return this.start1();
+    });
+    return this.again;
+  }
+
+  private start1(): Promise<void> {
     this.current = this.task()
       .catch((err) => this.log.error({ err }, `${this.label} failed`))
       .finally(() => { this.current = null; });
@@ -38,7 +53,7 @@ export class Periodic {
   }
 
   private async tick(): Promise<void> {
-    await this.runNow();
+    await (this.current ?? this.start1());
     if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.everyMs);
   }
 
@@ -123,4 +138,27 @@ export async function pruneStore(ctx: MasterContext, minAgeMs = 3_600_000): Prom
   }
   if (removed) ctx.log.child({ module: 'store' }).info({ removed }, 'pruned unreferenced files from the artifact store');
   return removed;
+}
+
+/**
+ * Publish logs a crash left behind: running logs of builds that are no
+ * longer running (the master died between recording a result or an expiry
+ * and gzipping the log), so the site's log links work.
+ * @returns how many logs were published.
+ */
+export async function publishLeftoverLogs(ctx: MasterContext): Promise<number> {
+  let n = 0;
+  for (const f of await readdir(ctx.paths.runningLogsDir).catch(() => [] as string[])) {
+    const id = Number(/^(\d+)\.log$/.exec(f)?.[1]);
+    if (!id) continue;
+    const rows = await ctx.db.query<{ status: string }>('SELECT status FROM builds WHERE id = $1', [id]);
+    if (rows[0]?.status === 'running') continue;
+    if (!rows[0]) {
+      await rm(join(ctx.paths.runningLogsDir, f), { force: true });
+      continue;
+    }
+    await publishLog(ctx.paths, id);
+    n++;
+  }
+  return n;
 }

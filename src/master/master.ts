@@ -10,10 +10,11 @@ import type { MasterConfig } from '../config/schema.ts';
 import { openDb, type Db } from '../db/connect.ts';
 import { assertSchemaCurrent, migrate } from '../db/migrate.ts';
 import { ensurePackage } from '../db/queries/packages.ts';
+import { KilnError } from '../errors.ts';
 import type { MasterEcosystem } from '../ecosystems/types.ts';
 import { loadOrCreateAdminToken } from './auth.ts';
 import type { MasterContext, MasterEvents, MasterPaths } from './context.ts';
-import { announceTargets, Periodic, pruneStore, rescheduleEcosystems, sweepLeases, syncAll } from './loops.ts';
+import { announceTargets, Periodic, publishLeftoverLogs, pruneStore, rescheduleEcosystems, sweepLeases, syncAll } from './loops.ts';
 import { Publisher } from './publisher.ts';
 import { registerAdminRoutes } from './routes/admin-api.ts';
 import { registerWorkerRoutes } from './routes/worker-api.ts';
@@ -135,6 +136,9 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     await app.listen({ host, port });
   } catch (err) {
     if (!opts.db) await db.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new KilnError(`cannot listen on ${config.listen}: the address is in use (is another master running? choose another with --listen)`);
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new KilnError(`cannot listen on ${config.listen}: ${code === 'EACCES' ? 'permission denied' : 'no such address on this machine'} (--listen)`);
     throw err;
   }
   const addr = app.server.address();
@@ -148,6 +152,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     for (const n of names) await ensurePackage(db, eco, e.normalizeName(n), n);
   }
   await announceTargets(ctx);
+  await publishLeftoverLogs(ctx);
   await publisher.all();
   if (opts.sync ?? true) sync.start(0);
   leases.start();

@@ -32,8 +32,16 @@ export class LogStreamer {
     const b = typeof data === 'string' ? Buffer.from(data) : data;
     this.pending.push(b);
     this.pendingBytes += b.length;
-    if (this.pendingBytes >= this.maxChunk) void this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.intervalMs);
+    if (this.pendingBytes >= this.maxChunk) this.flushQuietly();
+    else if (!this.timer) this.timer = setTimeout(() => this.flushQuietly(), this.intervalMs);
+  }
+
+  /** Background flush: a failure (worker shutting down, master gone) is logged, never left unhandled. */
+  private flushQuietly(): void {
+    this.flush().catch((err: Error) => {
+      this.lost = true;
+      this.log.debug({ build: this.buildId, err: err.message }, 'log chunk not sent');
+    });
   }
 
   /** Send everything queued so far; resolves when the master has it. */

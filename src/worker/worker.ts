@@ -194,7 +194,14 @@ async function runJob(
       reason = `artifact refused by the master: ${err.message}`;
     } else if (err instanceof ApiError) {
       endedBy = 'lease';
-    } else throw err;
+    } else if (opts.signal?.aborted) {
+      endedBy = 'shutdown';
+    } else {
+      // Reading or sending our own files failed: a worker fault, not a verdict on the package.
+      workerFault = (err as Error).message;
+      status = 'cancelled';
+      reason = `worker error while uploading: ${workerFault}`;
+    }
   }
   clearInterval(beat);
   const durationMs = Date.now() - started;

@@ -64,6 +64,16 @@ describe('config', () => {
     });
   }
 
+  it('reads environment values by the key\'s type and ignores variables that are not config keys', () => {
+    const { config } = loadConfig(undefined, {}, { KILN_NPM_VERSIONS: '5', KILN_WORKER_NAME: '42', KILN_MASTER_URL: 'http://x', KILN_ADMIN_TOKEN: 't', KILN_MASTER_DEV_MODE: '1' });
+    expect(config.npm.versions).toBe('5');
+    expect(config.worker.name).toBe('42');
+    expect(config.master.dev_mode).toBe(true);
+    expect(() => loadConfig(undefined, {}, { KILN_NPM_VERSIONS: 'lastest' })).toThrow('config: npm.versions: expected "latest", "all", or a semver range');
+    expect(() => loadConfig(undefined, {}, { KILN_WORKER_MASTER: 'ftp://x' })).toThrow('config: worker.master: expected an http(s) URL');
+    expect(() => loadConfig(undefined, {}, { KILN_MASTER_LISTEN: '1.2.3.4:99999' })).toThrow('config: master.listen: expected a port from 0 to 65535');
+  });
+
   it('says when an explicit config file is missing', () => {
     expect(() => loadConfig('/nonexistent/kiln.toml', {}, env)).toThrow('config file /nonexistent/kiln.toml does not exist');
   });

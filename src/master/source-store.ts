@@ -21,6 +21,8 @@ export function createSourceStore(ctx: MasterContext, ecosystem: string, log: Lo
     async applyPackage(src: SourcePackage, goneReason: string) {
       const id = await ctx.db.tx(async (q) => {
         const pkg = (await getPackage(q, ecosystem, src.name)) ?? (await ensurePackage(q, ecosystem, src.name, src.displayName));
+        // One writer per package at a time (a sync and a kiln add or skip of the same package on PostgreSQL).
+        await q.query('SELECT 1 FROM packages WHERE id = $1 FOR UPDATE', [pkg.id]);
         await updatePackageFromSource(q, pkg.id, { displayName: src.displayName, summary: src.summary, meta: src.meta });
         const fresh = { ...pkg, display_name: src.displayName, summary: src.summary, meta: src.meta };
         for (const v of src.versions) await upsertVersion(q, pkg.id, v);

@@ -11,7 +11,11 @@ import type { Queryable } from '../connect.ts';
 export async function setTargetSkips(q: Queryable, versionId: number, skips: Map<string, string>): Promise<void> {
   await q.query('DELETE FROM target_skips WHERE version_id = $1', [versionId]);
   for (const [target, reason] of skips) {
-    await q.query('INSERT INTO target_skips (version_id, target, reason) VALUES ($1, $2, $3)', [versionId, target, reason]);
+    await q.query(
+      `INSERT INTO target_skips (version_id, target, reason) VALUES ($1, $2, $3)
+       ON CONFLICT (version_id, target) DO UPDATE SET reason = excluded.reason`,
+      [versionId, target, reason],
+    );
   }
 }
 

@@ -297,6 +297,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     if (!(req.body instanceof Stream)) throw httpErrors.unsupportedMedia('artifacts must be sent as application/octet-stream');
     // The lease may run out while the bytes stream in: re-check before the file enters the store.
     const stored = await receiveUpload(req.body as Readable, { sha256, size }, ctx.paths, MAX_ARTIFACT_BYTES, () => heldBuild(ctx, id, worker).then(() => undefined));
+    await heldBuild(ctx, id, worker);
     await insertArtifact(ctx.db, { buildId: id, filename, size: stored.size, sha256: stored.sha256, tags });
     log.debug({ build: id, filename, size }, 'artifact stored');
     return { filename, sha256: stored.sha256, size: stored.size };

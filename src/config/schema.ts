@@ -18,6 +18,7 @@ const versionsPolicy = z
 /** An http(s) URL (a worker cannot reach a master over ftp://). */
 const httpUrl = () => z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
+/** `[master]`: the master's address, database, paths, timings (seconds) and logging. */
 export const masterSchema = z
   .object({
     listen: listenAddr.default('127.0.0.1:8470'),
@@ -45,6 +46,7 @@ export const masterSchema = z
  */
 export const DEFAULT_NPM_PACKAGES = ['bufferutil', 'utf-8-validate', 'microtime', 'bcrypt', 'leveldown', 'better-sqlite3'];
 
+/** `[npm]`: the registry, which versions to build, and the packages to track. */
 export const npmSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -54,6 +56,7 @@ export const npmSchema = z
   })
   .strict();
 
+/** `[worker]`: how `kiln worker` reaches its master and sandboxes builds. */
 export const workerSchema = z
   .object({
     master: httpUrl().optional(),
@@ -66,6 +69,7 @@ export const workerSchema = z
   })
   .strict();
 
+/** The whole `kiln.toml`: `[master]`, `[npm]` and `[worker]`, each with defaults; unknown keys are errors. */
 export const configSchema = z
   .object({
     master: masterSchema.default(masterSchema.parse({})),

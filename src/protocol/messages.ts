@@ -31,6 +31,7 @@ export const helloRequest = z.object({
   targets: z.array(targetDecl).max(200),
   labels: z.array(z.string().max(100)).max(50).default([]),
 });
+/** A parsed hello body. */
 export type HelloRequest = z.infer<typeof helloRequest>;
 
 /** Answer to hello: accepted with the worker's id and timings, or refused with the reason. */
@@ -79,11 +80,14 @@ export const finishRequest = z.object({
     .array(z.object({ filename: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0) }))
     .default([]),
 });
+/** A parsed finish body. */
 export type FinishRequest = z.infer<typeof finishRequest>;
 
-/** Header names used by uploads. */
+/** Upload header: the file's sha256, lower-case hex; the master refuses the file if the bytes differ. */
 export const HEADER_SHA256 = 'x-kiln-sha256';
+/** Log and upload header: the worker id from hello (these bodies are not JSON). */
 export const HEADER_WORKER = 'x-kiln-worker';
+/** Upload header: the artifact's tags, a JSON object in base64url. */
 export const HEADER_TAGS = 'x-kiln-tags';
 /** Query parameter of a log chunk: the byte offset the chunk starts at, so retries do not duplicate text. */
 export const LOG_OFFSET_PARAM = 'offset';

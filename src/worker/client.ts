@@ -37,6 +37,10 @@ export interface ClientOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * One worker's connection to its master: a method per protocol message
+ * (docs/protocol.md), each retried as the module comment says.
+ */
 export class MasterClient {
   private readonly base: string;
   constructor(private readonly opts: ClientOptions) {

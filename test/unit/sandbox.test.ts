@@ -62,7 +62,7 @@ describe('what a build command can see', () => {
   it.skipIf(!findBwrap())('hides folders such as a master data dir inside bubblewrap', async () => {
     const { mkdirSync, writeFileSync } = await import('node:fs');
     // Outside /tmp, which the sandbox replaces anyway: the hide option must do the work.
-    const secretDir = join(process.cwd(), '.tmp', `sandbox-secret-${process.pid}`);
+    const secretDir = join('/var/tmp', `kiln-sandbox-secret-${process.pid}`);
     mkdirSync(secretDir, { recursive: true });
     writeFileSync(join(secretDir, 'admin-token'), 'TOKEN-4242');
     const out: Buffer[] = [];

@@ -51,6 +51,12 @@ export interface SourceStore {
   applyPackage(pkg: SourcePackage, goneReason: string): Promise<void>;
   /** Record that syncing one package failed, so the site can say so. */
   recordSyncError(name: string, message: string): Promise<void>;
+  /** The package was removed upstream: its versions are marked gone (skipped, binaries withdrawn). */
+  removePackage(name: string, reason: string): Promise<void>;
+  /** Read this ecosystem's sync state (e.g. the last changelog serial), or `fallback`. */
+  getState<T>(key: string, fallback: T): Promise<T>;
+  /** Store this ecosystem's sync state (a JSON value). */
+  setState(key: string, value: unknown): Promise<void>;
 }
 
 /** The part of a target row an ecosystem sees. */

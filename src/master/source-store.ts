@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ensurePackage, getPackage, listPackages, setPackageSyncError, updatePackageFromSource } from '../db/queries/packages.ts';
 import { unqueueVersions } from '../db/queries/pending.ts';
+import { getSetting, setSetting } from '../db/queries/settings.ts';
 import { listTargets } from '../db/queries/targets.ts';
 import { listVersions, skipVersionsNotIn, upsertVersion } from '../db/queries/versions.ts';
 import type { SourcePackage, SourceStore } from '../ecosystems/types.ts';
@@ -34,6 +35,17 @@ export function createSourceStore(ctx: MasterContext, ecosystem: string, log: Lo
         return pkg.id;
       });
       onChanged(id);
+    },
+    async removePackage(name: string, reason: string) {
+      const pkg = await getPackage(ctx.db, ecosystem, name);
+      if (!pkg) return;
+      await this.applyPackage({ name, displayName: pkg.display_name, summary: pkg.summary, meta: pkg.meta, versions: [] }, reason);
+    },
+    async getState<T>(key: string, fallback: T): Promise<T> {
+      return getSetting(ctx.db, `source:${ecosystem}:${key}`, fallback);
+    },
+    async setState(key: string, value: unknown) {
+      await setSetting(ctx.db, `source:${ecosystem}:${key}`, value);
     },
     async recordSyncError(name: string, message: string) {
       await setPackageSyncError(ctx.db, ecosystem, name, message);

@@ -131,6 +131,9 @@ describe('npm master against a local registry', () => {
       trackedPackages: async () => ['@kiln-test/addon', 'no-such-package', 'plain-js'],
       applyPackage: async (p, why) => void applied.push([p, why]),
       recordSyncError: async (n, m) => void errors.push([n, m]),
+      removePackage: async () => undefined,
+      getState: async (_k, fallback) => fallback,
+      setState: async () => undefined,
     };
     await master.sync(store, pino({ level: 'silent' }), signal);
     expect(applied.map(([p, why]) => [p.name, why]).sort()).toEqual([

@@ -56,6 +56,18 @@ export const npmSchema = z
   })
   .strict();
 
+/** `[pypi]`: the index Kiln follows (piw-master's --pypi-xmlrpc, --pypi-simple, --pypi-json) and optionally which projects. */
+export const pypiSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    xmlrpc: httpUrl().default('https://pypi.org/pypi'),
+    simple: httpUrl().default('https://pypi.org/simple'),
+    json: httpUrl().default('https://pypi.org/pypi'),
+    /** Empty: every project the changelog mentions, as piwheels does. */
+    packages: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
 /** `[worker]`: how `kiln worker` reaches its master and sandboxes builds. */
 export const workerSchema = z
   .object({
@@ -74,6 +86,7 @@ export const configSchema = z
   .object({
     master: masterSchema.default(masterSchema.parse({})),
     npm: npmSchema.default(npmSchema.parse({})),
+    pypi: pypiSchema.default(pypiSchema.parse({})),
     worker: workerSchema.default(workerSchema.parse({})),
   })
   .strict();
@@ -84,5 +97,7 @@ export type Config = z.infer<typeof configSchema>;
 export type MasterConfig = Config['master'];
 /** The `[npm]` section. */
 export type NpmConfig = Config['npm'];
+/** The `[pypi]` section. */
+export type PypiConfig = Config['pypi'];
 /** The `[worker]` section. */
 export type WorkerConfig = Config['worker'];

@@ -92,8 +92,18 @@ export interface RepositoryInput {
   displayName: string;
   packageMeta: Json;
   artifacts: PublishedArtifact[];
+  /** Every known version, newest first, with what the source said of it (yanked, skip, meta). */
+  versions: Array<{ version: string; yanked: boolean; skip: string | null; meta: Json }>;
   /** Base URL the output path is served at, e.g. `http://127.0.0.1:8470`. */
   baseUrl: string;
+}
+
+/** A package as an ecosystem-wide index sees it (e.g. PEP 503's root page). */
+export interface IndexedPackage {
+  name: string;
+  displayName: string;
+  /** Whether the package has at least one published artifact. */
+  published: boolean;
 }
 
 /** Files a repository writer wants under the output path: relative path → content or a file to link. */
@@ -136,6 +146,14 @@ export interface MasterEcosystem {
    * what `npm install` would choose on each).
    */
   onTargets?(targets: TargetInfo[]): void;
+  /** Files that list every package (PEP 503's root index), rewritten with the home page. */
+  indexFiles?(packages: IndexedPackage[], baseUrl: string): RepositoryFiles;
+  /**
+   * Pick the file for a request when the client negotiates the format (PEP
+   * 691: `Accept: application/vnd.pypi.simple.v1+json` gets `index.json`).
+   * @returns the output-relative file to serve instead and its Content-Type, or undefined.
+   */
+  negotiate?(path: string, accept: string): { path: string; contentType: string } | undefined;
 }
 
 /** A build the worker runs, as the master hands it out. */

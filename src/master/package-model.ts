@@ -64,6 +64,7 @@ export async function loadPackageModel(q: Queryable, pkg: PackageRow, storeDir: 
     displayName: pkg.display_name,
     packageMeta: pkg.meta,
     artifacts: published,
+    versions: versions.map((v) => ({ version: v.version, yanked: v.yanked, skip: v.skip, meta: v.meta })),
     baseUrl,
   };
   const targetNames = targets.map((t) => t.name);

@@ -122,6 +122,24 @@ export async function unpublishPackage(ctx: MasterContext, pkg: PackageRow): Pro
   await rm(manifest, { force: true });
 }
 
+/** Rewrite each ecosystem's package-wide index files (e.g. PEP 503's root page), if it has any. */
+export async function publishIndexFiles(ctx: MasterContext): Promise<void> {
+  for (const eco of ctx.ecosystems.values()) {
+    if (!eco.indexFiles) continue;
+    const rows = await ctx.db.query<{ name: string; display_name: string; published: boolean }>(
+      `SELECT p.name, p.display_name, EXISTS (
+         SELECT 1 FROM builds b JOIN versions v ON v.id = b.version_id JOIN artifacts a ON a.build_id = b.id
+         WHERE v.package_id = p.id AND b.status = 'passed') AS published
+       FROM packages p WHERE p.ecosystem = $1 ORDER BY p.name`,
+      [eco.name],
+    );
+    const files = eco.indexFiles(rows.map((r) => ({ name: r.name, displayName: r.display_name, published: r.published })), ctx.baseUrl);
+    for (const [rel, f] of files) {
+      if ('content' in f) await writeFileAtomic(outputFile(ctx.paths.outputPath, rel), f.content);
+    }
+  }
+}
+
 /** The home page lists at most this many packages, most recently built first (every package has its own page). */
 export const HOME_PACKAGES = 500;
 
@@ -158,6 +176,7 @@ export async function publishHome(ctx: MasterContext): Promise<HomePage> {
     })),
   };
   const out = ctx.paths.outputPath;
+  await publishIndexFiles(ctx);
   await writeFileAtomic(join(out, 'index.html'), renderHome(home));
   await writeFileAtomic(join(out, 'status.json'), `${JSON.stringify({ totals: home.totals, queue: home.queue, workers: home.workers, generated: new Date().toISOString() }, null, 1)}\n`);
   await writeFileAtomic(join(out, 'style.css'), stylesheet());

@@ -6,13 +6,39 @@ import { HttpError } from '../errors.ts';
 import type { ApiErrorBody } from '../protocol/messages.ts';
 import type { MasterContext } from './context.ts';
 
+const NEGOTIATED = Symbol('kiln.negotiatedContentType');
+type NegotiatedRequest = { [NEGOTIATED]?: string };
+
 /**
  * The master's HTTP server: the worker and admin API under `/api/v1`, and
  * (when `serveSite`) the output path as a static site, with gzipped build
  * logs sent as `Content-Encoding: gzip` so browsers show them as text.
  */
 export function createServer(ctx: MasterContext, serveSite: boolean): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, forceCloseConnections: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 4 * 1024 * 1024,
+    forceCloseConnections: true,
+    // Ecosystems whose clients negotiate the format (PEP 691) choose the file to serve.
+    rewriteUrl(req) {
+      const url = req.url ?? '/';
+      if (!serveSite || url.startsWith('/api/')) return url;
+      const accept = String(req.headers.accept ?? '');
+      for (const eco of ctx.ecosystems.values()) {
+        const chosen = eco.negotiate?.(url.split('?')[0]!, accept);
+        if (chosen) {
+          (req as NegotiatedRequest)[NEGOTIATED] = chosen.contentType;
+          return `/${chosen.path.replace(/^\/+/, '')}`;
+        }
+      }
+      return url;
+    },
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    const type = (req.raw as NegotiatedRequest)[NEGOTIATED];
+    if (type && reply.statusCode === 200) reply.header('content-type', type);
+    return payload;
+  });
 
   // Uploads arrive as a raw stream: the route hashes it on the way to disk and
   // applies its own size limit, so fastify's body limit must not buffer it.

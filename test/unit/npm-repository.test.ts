@@ -14,6 +14,7 @@ const art = (a: Partial<PublishedArtifact> & Pick<PublishedArtifact, 'filename'>
 });
 
 const input = (displayName: string, artifacts: PublishedArtifact[]): RepositoryInput => ({
+  versions: [],
   packageName: displayName.toLowerCase(),
   displayName,
   packageMeta: {},

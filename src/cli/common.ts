@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createNpmMaster, createNpmWorker, defaultNpmRegistry } from '../ecosystems/npm/index.ts';
+import { createPypiMaster, createPypiWorker } from '../ecosystems/pypi/index.ts';
 import type { MasterEcosystem, WorkerEcosystem } from '../ecosystems/types.ts';
 import { KilnError } from '../errors.ts';
 import { createLogger, levelFromVerbosity } from '../log.ts';
@@ -22,6 +23,9 @@ export interface MasterFlags {
   devMode?: boolean;
   debug?: string[];
   listen?: string;
+  pypiXmlrpc?: string;
+  pypiSimple?: string;
+  pypiJson?: string;
 }
 
 const count = (_: string, prev: number | undefined) => (prev ?? 0) + 1;
@@ -39,7 +43,10 @@ export function addMasterOptions(cmd: Command): Command {
     .option('--data-dir <dir>', 'where the embedded database, artifact store and admin token live (default: ./kiln-data)')
     .option('--dev-mode', 'shorter timeouts and leases, for development')
     .option('--debug <task>', 'debug logging for one part: api, sync, publish, leases, admin, worker (repeatable)', collect)
-    .option('--listen <addr>', 'HOST:PORT of the worker and admin API and the website (default: 127.0.0.1:8470)');
+    .option('--listen <addr>', 'HOST:PORT of the worker and admin API and the website (default: 127.0.0.1:8470)')
+    .option('--pypi-xmlrpc <url>', 'PyPI XML-RPC API, followed for changes (enables the pypi ecosystem; default https://pypi.org/pypi)')
+    .option('--pypi-simple <url>', 'PyPI simple API, which workers build against (default https://pypi.org/simple)')
+    .option('--pypi-json <url>', 'PyPI JSON API (default https://pypi.org/pypi)');
 }
 
 /** Turn master flags into a config fragment (flags win over file and environment). */
@@ -52,7 +59,13 @@ export function masterFlagsToConfig(f: MasterFlags): Record<string, Record<strin
   if (f.debug?.length) m.debug = f.debug;
   if (f.listen) m.listen = f.listen;
   if (f.logFile) m.log_file = f.logFile;
-  return { master: m };
+  const p: Record<string, unknown> = {};
+  if (f.pypiXmlrpc) p.xmlrpc = f.pypiXmlrpc;
+  if (f.pypiSimple) p.simple = f.pypiSimple;
+  if (f.pypiJson) p.json = f.pypiJson;
+  // Naming a PyPI URL on the command line is asking for the pypi ecosystem.
+  if (Object.keys(p).length) p.enabled = true;
+  return { master: m, pypi: p };
 }
 
 /** Load the config for a master-like command and create its logger. */
@@ -73,6 +86,10 @@ export async function masterEcosystems(config: Config): Promise<MasterEcosystem[
     const registry = config.npm.registry ?? (await defaultNpmRegistry());
     out.push(createNpmMaster({ registry, versions: config.npm.versions, packages: config.npm.packages }));
   }
+  if (config.pypi.enabled) {
+    const p = config.pypi;
+    out.push(createPypiMaster({ xmlrpc: p.xmlrpc, simple: p.simple, json: p.json, packages: p.packages, devMode: config.master.dev_mode }));
+  }
   return out;
 }
 
@@ -80,7 +97,8 @@ export async function masterEcosystems(config: Config): Promise<MasterEcosystem[
 export function workerEcosystems(names: string[]): WorkerEcosystem[] {
   return names.map((n) => {
     if (n === 'npm') return createNpmWorker();
-    throw new KilnError(`unknown ecosystem ${n}; this Kiln builds: npm`, 2);
+    if (n === 'pypi') return createPypiWorker();
+    throw new KilnError(`unknown ecosystem ${n}; this Kiln builds: npm, pypi`, 2);
   });
 }
 

@@ -15,7 +15,7 @@ export function registerMaster(program: Command): void {
         config: config.master,
         log,
         ecosystems: await masterEcosystems(config),
-        configuredPackages: { npm: config.npm.packages },
+        configuredPackages: { npm: config.npm.packages, pypi: config.pypi.packages },
         serveSite: f.site,
       });
       process.stderr.write(`kiln master: API and site at ${master.url}\n`);

@@ -45,14 +45,14 @@ export function registerUp(program: Command): void {
         config: config.master,
         log,
         ecosystems: await masterEcosystems(config),
-        configuredPackages: { npm: config.npm.packages },
+        configuredPackages: { npm: config.npm.packages, pypi: config.pypi.packages },
         autoMigrate: true,
       });
       const say = (s: string) => process.stdout.write(`${s}\n`);
       say(`Kiln is up.`);
       say(`  site and repositories: ${master.url}/   (files under ${master.ctx.paths.outputPath})`);
       say(`  database: ${master.ctx.db.where}`);
-      say(`  tracking: ${config.npm.packages.join(', ') || '(no packages: add some with kiln add NAME)'}`);
+      say(`  tracking: ${config.npm.enabled ? `npm: ${config.npm.packages.join(', ') || '(none yet: kiln add NAME)'}` : ''}${config.pypi.enabled ? `  pypi: ${config.pypi.packages.join(', ') || `every project in ${config.pypi.xmlrpc}'s changelog`}` : ''}`);
       say(`  admin: kiln status --master ${master.url} --data-dir ${config.master.data_dir}`);
 
       let worker: ChildProcess | null = null;
@@ -65,7 +65,8 @@ export function registerUp(program: Command): void {
         });
         worker = spawn(process.execPath, [KILN_BIN, 'worker', '--master', master.url, '--name', 'local', '-q', '--hide', master.ctx.paths.dataDir], {
           stdio: ['ignore', 'inherit', 'inherit'],
-          env: { ...process.env, KILN_WORKER_TOKEN: token },
+          // The local worker builds for every ecosystem this master runs.
+          env: { ...process.env, KILN_WORKER_TOKEN: token, KILN_WORKER_ECOSYSTEMS: [...master.ctx.ecosystems.keys()].join(',') },
         });
         worker.on('exit', (code, sig) => {
           if (stopping) return;

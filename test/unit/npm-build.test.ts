@@ -3,37 +3,16 @@
  * planned by the master and compiled, inspected, load-tested and packed by
  * the worker. No sandbox: BuildContext.run here is a plain spawn.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNpmMaster, createNpmWorker } from '../../src/ecosystems/npm/index.ts';
-import type { BuildContext, Job, TargetDecl } from '../../src/ecosystems/types.ts';
+import type { Job, TargetDecl } from '../../src/ecosystems/types.ts';
 import { makeAddonPackage, startLocalRegistry } from '../helpers/npm-fixture.ts';
+import { makeBuildContext } from '../helpers/build-context.ts';
 
-function makeContext(workDir: string): BuildContext & { text(): string } {
-  let log = '';
-  const signal = new AbortController().signal;
-  return {
-    workDir,
-    signal,
-    log: (t) => void (log += t),
-    text: () => log,
-    run: (cmd, args, opts) =>
-      new Promise((resolve) => {
-        const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-        child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-        child.on('error', (e) => {
-          log += `${e.message}\n`;
-          resolve({ code: 127, signal: null });
-        });
-        child.on('close', (code, sig) => resolve({ code, signal: sig }));
-      }),
-  };
-}
 
 async function listTgz(file: string): Promise<string[]> {
   const names: string[] = [];
@@ -86,7 +65,7 @@ describe('npm worker builds the fixture addon', () => {
     };
     const workDir = path.join(tmp, `build-${buildNo}`);
     await mkdir(workDir);
-    const ctx = makeContext(workDir);
+    const ctx = makeBuildContext(workDir);
     const outcome = await worker.build(job, ctx);
     for (const a of outcome.artifacts) expect(master.checkArtifactName(a.filename, info, target)).toBeNull();
     return { outcome, log: ctx.text(), target };
@@ -141,7 +120,7 @@ describe('npm worker builds the fixture addon', () => {
     const workDir = path.join(tmp, 'bad-integrity');
     await mkdir(workDir);
     const job: Job = { buildId: 99, ecosystem: 'npm', package: pkg.name, displayName: pkg.name, version: v.version, target: target.name, timeoutS: 60, spec: master.jobSpec(info, target) };
-    const outcome = await worker.build(job, makeContext(workDir));
+    const outcome = await worker.build(job, makeBuildContext(workDir));
     expect(outcome.status).toBe('failed');
     expect(outcome.failureReason).toMatch(/^tarball integrity mismatch/);
   });

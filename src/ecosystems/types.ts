@@ -146,6 +146,12 @@ export interface MasterEcosystem {
    * what `npm install` would choose on each).
    */
   onTargets?(targets: TargetInfo[]): void;
+  /**
+   * Whether an artifact built on one target also serves `target` (a
+   * `py3-none-any` or `abi3` wheel serves every matching Python). A version
+   * with such an artifact is not queued for the targets it serves.
+   */
+  serves?(artifact: { filename: string; tags: Json }, target: TargetInfo): boolean;
   /** Files that list every package (PEP 503's root index), rewritten with the home page. */
   indexFiles?(packages: IndexedPackage[], baseUrl: string): RepositoryFiles;
   /**

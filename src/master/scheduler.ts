@@ -43,6 +43,19 @@ export async function scheduleVersion(ctx: MasterContext, q: Queryable, pkg: Pac
   const eco = ecosystemOf(ctx, pkg.ecosystem);
   const all = targets ?? (await listTargets(q, pkg.ecosystem));
   const skips = targetSkips(eco, versionInfo(pkg, v), all);
+  if (eco.serves) {
+    // A passed build's artifact may already serve other targets (a py3-none-any wheel): they owe nothing.
+    const built = await q.query<{ filename: string; tags: Record<string, unknown>; target: string; build_id: number }>(
+      `SELECT a.filename, a.tags, b.target, b.id AS build_id FROM artifacts a JOIN builds b ON b.id = a.build_id
+       WHERE b.version_id = $1 AND b.status = 'passed' ORDER BY b.id`,
+      [v.id],
+    );
+    for (const t of all) {
+      if (skips.has(t.name) || built.some((a) => a.target === t.name)) continue;
+      const serving = built.find((a) => eco.serves!({ filename: a.filename, tags: a.tags }, { name: t.name, facts: t.facts }));
+      if (serving) skips.set(t.name, `served by ${serving.filename}, built for ${serving.target} (build ${serving.build_id})`);
+    }
+  }
   await setTargetSkips(q, v.id, skips);
   // What is skipped now may have been queued before (a new release moved "latest" on, an operator skip).
   const unqueue = pkg.skip || v.skip ? all.map((t) => t.name) : [...skips.keys()];
@@ -96,8 +109,10 @@ export async function explain(ctx: MasterContext, ecosystem: string, name: strin
       lines.push({ version: v.version, target: null, state: 'skipped', reason: pkg.skip ? `package skipped: ${pkg.skip}` : `skipped: ${v.skip}` });
       continue;
     }
+    const stored = await ctx.db.query<{ target: string; reason: string }>('SELECT target, reason FROM target_skips WHERE version_id = $1', [v.id]);
     for (const t of targets) {
-      const reason = eco.targetSkipReason(versionInfo(pkg, v), { name: t.name, facts: t.facts });
+      // The recorded reason also covers what scheduling derived from results (a wheel serving this target).
+      const reason = stored.find((s) => s.target === t.name)?.reason ?? eco.targetSkipReason(versionInfo(pkg, v), { name: t.name, facts: t.facts });
       if (reason) {
         lines.push({ version: v.version, target: t.name, state: 'skipped', reason });
         continue;

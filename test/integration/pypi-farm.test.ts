@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPypiMaster, createPypiWorker } from '../../src/ecosystems/pypi/index.ts';
 import { startFarm, waitFor, type Farm } from '../helpers/farm.ts';
+import { PROTOCOL_VERSION } from '../../src/version.ts';
 import { makeSdist, missingSeedWheels, startLocalIndex, type LocalIndex } from '../helpers/pypi-fixture.ts';
 import { PypiUpstreamModel, startPypiUpstream, type PypiUpstream } from '../helpers/pypi-upstream.ts';
 
@@ -79,6 +80,28 @@ describe.skipIf(!!skipReason)(`PyPI wheels built by a Kiln worker${skipReason ? 
     expect(json.headers.get('content-type')).toContain('application/vnd.pypi.simple.v1+json');
     const doc = (await json.json()) as { files: Array<{ filename: string; hashes: { sha256: string } }> };
     expect(doc.files[0]!.hashes.sha256).toBe(link![2]);
+  });
+
+  it('counts a py3-none-any wheel as built for every target it serves', async () => {
+    // A second Python target appears (a cp312 worker says hello); it owes only what the cp311 wheels do not serve.
+    const token = await farm.token();
+    const hello = await fetch(`${farm.master.url}/api/v1/hello`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ protocol: PROTOCOL_VERSION, kilnVersion: 'test', name: 'cp312-box', facts: {}, targets: [{ name: 'cp312-linux_x86_64', ecosystem: 'pypi', facts: { abi: 'cp312', platform: 'linux_x86_64', python: '3.12.1' } }] }),
+    });
+    expect(((await hello.json()) as { accepted: boolean }).accepted).toBe(true);
+    const owed = await waitFor(async () => {
+      const r = await farm.db.query<{ name: string }>(
+        `SELECT p.name FROM pending q JOIN versions v ON v.id = q.version_id JOIN packages p ON p.id = v.package_id WHERE q.target = 'cp312-linux_x86_64' ORDER BY p.name`,
+      );
+      return r.length >= 2 ? r.map((x) => x.name) : null;
+    }, 20_000, 'the cp312 queue');
+    expect(owed).toEqual(['kiln-broken', 'kiln-cext']);
+    const r = await fetch(`${farm.master.url}/api/v1/admin/status?why=kiln-pure&ecosystem=pypi&version=1.0`, { headers: { authorization: 'Bearer test-admin-token-0123456789' } });
+    const why = ((await r.json()) as { why: Array<{ target: string; state: string; reason: string }> }).why;
+    expect(why.find((l) => l.target === 'cp312-linux_x86_64')).toMatchObject({ state: 'skipped' });
+    expect(why.find((l) => l.target === 'cp312-linux_x86_64')!.reason).toMatch(/^served by kiln_pure-1\.0-py3-none-any\.whl, built for cp3\d+-linux_x86_64/);
   });
 
   it('says why the binary-only release is not built', async () => {

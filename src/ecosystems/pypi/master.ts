@@ -46,7 +46,7 @@ import { fetchSimpleIndex, fetchSimpleProject } from './simple-api.ts';
 import { BINARY_ONLY, errorText, fromJsonApi, getJson, jsonApiUrl, readPypiVersionMeta, UpstreamError, withSlash } from './source.ts';
 import { readPypiTargetFacts, requiresPythonSkip, wheelServesTarget } from './targets.ts';
 import { usage } from './usage.ts';
-import { matchWheel } from './wheel-name.ts';
+import { matchWheel, parseWheelFilename } from './wheel-name.ts';
 import { callXmlRpc, XmlRpcFault, type XmlRpcValue } from './xmlrpc.ts';
 
 /** piw-master's defaults for `--pypi-xmlrpc`, `--pypi-simple` and `--pypi-json`. */
@@ -367,6 +367,11 @@ export function createPypiMaster(opts: PypiMasterOptions): MasterEcosystem {
 
     usage(input: RepositoryInput): UsageBlock[] {
       return usage(input);
+    },
+
+    serves(artifact: { filename: string }, target: TargetInfo): boolean {
+      const w = parseWheelFilename(artifact.filename);
+      return !!w && wheelServesTarget(w, readPypiTargetFacts(target.facts, target.name));
     },
 
     indexFiles(packages: IndexedPackage[]): RepositoryFiles {

@@ -35,7 +35,7 @@ import { appendLogChunk, publishLog } from '../build-logs.ts';
 import { ecosystemOf, type MasterContext } from '../context.ts';
 import { httpErrors } from '../http-errors.ts';
 import type { Publisher } from '../publisher.ts';
-import { versionInfo } from '../scheduler.ts';
+import { scheduleVersion, versionInfo } from '../scheduler.ts';
 
 /** Seconds a worker has to acknowledge a claimed build with its first heartbeat. */
 export const CLAIM_ACK_S = 15;
@@ -324,6 +324,8 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
     ctx.finishing++;
     try {
       // One transaction: a lease that ran out meanwhile changes nothing at all.
+      const versionOf = (await getVersionById(ctx.db, prior!.version_id))!;
+      const pkgOf = (await getPackageById(ctx.db, versionOf.package_id))!;
       const done = await ctx.db.tx(async (q) => {
         const row = await finishBuild(q, id, worker.id, { status: body.status, durationMs: body.durationMs, failureReason: body.failureReason });
         if (row && extra.length) await q.query('DELETE FROM artifacts WHERE id = ANY($1::bigint[])', [extra]);
@@ -332,6 +334,10 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
       if (!done) throw httpErrors.leaseLost(id);
       // A cancelled build (worker fault, operator cancel) was no attempt: owe it again unless it is now skipped.
       if (done.status === 'cancelled' && (await queueVersion(ctx.db, done.version_id, [done.target])) > 0) ctx.events.emit('queued');
+      // A passed build's artifacts may serve other targets too (a py3-none-any wheel): reschedule the version.
+      if (done.status === 'passed' && ctx.ecosystems.get(pkgOf.ecosystem)?.serves) {
+        await ctx.db.tx((q) => scheduleVersion(ctx, q, pkgOf, versionOf));
+      }
       await publishLog(ctx.paths, id);
       const pkgId = (await getVersionById(ctx.db, done.version_id))!.package_id;
       log.info({ build: id, status: body.status, durationMs: body.durationMs, worker: worker.name }, 'build finished');

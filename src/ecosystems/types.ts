@@ -90,10 +90,12 @@ export interface PublishedArtifact {
 export interface RepositoryInput {
   packageName: string;
   displayName: string;
+  /** The upstream summary, when the source gave one. */
+  summary?: string | null;
   packageMeta: Json;
   artifacts: PublishedArtifact[];
   /** Every known version, newest first, with what the source said of it (yanked, skip, meta). */
-  versions: Array<{ version: string; yanked: boolean; skip: string | null; meta: Json }>;
+  versions: Array<{ version: string; yanked: boolean; skip: string | null; meta: Json; released?: Date }>;
   /** Base URL the output path is served at, e.g. `http://127.0.0.1:8470`. */
   baseUrl: string;
 }
@@ -152,6 +154,12 @@ export interface MasterEcosystem {
    * with such an artifact is not queued for the targets it serves.
    */
   serves?(artifact: { filename: string; tags: Json }, target: TargetInfo): boolean;
+  /**
+   * Extra site files for one package outside `<ecosystem>/` (PyPI: piwheels'
+   * `project/<name>/json/index.json`), published and withdrawn with the
+   * package's other files.
+   */
+  siteFiles?(input: RepositoryInput): RepositoryFiles;
   /** Files that list every package (PEP 503's root index), rewritten with the home page. */
   indexFiles?(packages: IndexedPackage[], baseUrl: string): RepositoryFiles;
   /**

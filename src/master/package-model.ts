@@ -47,6 +47,19 @@ export async function loadPackageModel(q: Queryable, pkg: PackageRow, storeDir: 
     if (b.status === 'expired' || b.status === 'cancelled') continue;
     if (!buildBy.has(key(b.version_id, b.target))) buildBy.set(key(b.version_id, b.target), b);
   }
+  const depsBy = new Map<string, Map<string, Set<string>>>();
+  for (const a of artifacts) {
+    const d = a.tags.dependencies;
+    if (!d || typeof d !== 'object' || Array.isArray(d)) continue;
+    const kinds = depsBy.get(a.version) ?? new Map<string, Set<string>>();
+    for (const [kind, items] of Object.entries(d as Record<string, unknown>)) {
+      if (!Array.isArray(items)) continue;
+      const set = kinds.get(kind) ?? new Set<string>();
+      for (const i of items) if (typeof i === 'string' && i) set.add(i);
+      kinds.set(kind, set);
+    }
+    depsBy.set(a.version, kinds);
+  }
   const filesBy = new Map<number, typeof artifacts>();
   for (const a of artifacts) filesBy.set(a.build_id, [...(filesBy.get(a.build_id) ?? []), a]);
 
@@ -62,9 +75,10 @@ export async function loadPackageModel(q: Queryable, pkg: PackageRow, storeDir: 
   const repository: RepositoryInput = {
     packageName: pkg.name,
     displayName: pkg.display_name,
+    summary: pkg.summary,
     packageMeta: pkg.meta,
     artifacts: published,
-    versions: versions.map((v) => ({ version: v.version, yanked: v.yanked, skip: v.skip, meta: v.meta })),
+    versions: versions.map((v) => ({ version: v.version, yanked: v.yanked, skip: v.skip, meta: v.meta, released: v.released })),
     baseUrl,
   };
   const targetNames = targets.map((t) => t.name);
@@ -112,6 +126,7 @@ export async function loadPackageModel(q: Queryable, pkg: PackageRow, storeDir: 
         yanked: v.yanked,
         deprecated: typeof v.meta.deprecated === 'string' ? v.meta.deprecated : null,
         cells,
+        ...(depsBy.has(v.version) ? { dependencies: [...depsBy.get(v.version)!].map(([kind, items]) => ({ kind, items: [...items].sort() })) } : {}),
       };
     }),
   };

@@ -6,15 +6,17 @@
  * consistent snapshot that any static web server can serve.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { getPackageById, listPackages, type PackageRow } from '../db/queries/packages.ts';
 import { queueLengths } from '../db/queries/pending.ts';
 import { totals } from '../db/queries/stats.ts';
 import { listOnlineWorkers } from '../db/queries/workers.ts';
-import { renderHome, renderNotFound, renderPackage, stylesheet, type HomePage, type PackagePage } from '../site/render.ts';
+import { renderHome, renderNotFound, renderPackage, renderPackages, stylesheet, type HomePage, type PackagePage } from '../site/render.ts';
 import { packageDir, packageJsonPath, rootFrom } from '../site/paths.ts';
+import { searchIndex, type SearchPackage } from '../site/search.ts';
+import { isSitemapPart, SITEMAP_LIMIT, sitemapFiles, siteUrl } from '../site/sitemap.ts';
 import { linkFileAtomic, outputFile, writeFileAtomic } from './atomic-write.ts';
 import { ecosystemOf, type MasterContext } from './context.ts';
 import { loadPackageModel } from './package-model.ts';
@@ -31,6 +33,8 @@ export async function publishPackage(ctx: MasterContext, pkg: PackageRow): Promi
   const eco = ecosystemOf(ctx, pkg.ecosystem);
   const model = await loadPackageModel(ctx.db, pkg, ctx.paths.storeDir, ctx.baseUrl);
   const files = eco.repositoryFiles(model.repository);
+  // Site files outside the ecosystem's folder (PyPI's piwheels-style project JSON) go with them.
+  if (eco.siteFiles) for (const [rel, f] of eco.siteFiles(model.repository)) if (!files.has(rel)) files.set(rel, f);
   const dir = packageDir(pkg.ecosystem, pkg.name);
   const root = rootFrom(dir);
   const relBySha = new Map<string, string>();
@@ -90,6 +94,7 @@ function packageJson(p: PackagePage, relBySha: Map<string, string>, baseUrl: str
           skip: v.skip,
           yanked: v.yanked,
           deprecated: v.deprecated,
+          dependencies: Object.fromEntries((v.dependencies ?? []).map((d) => [d.kind, d.items])),
           builds: Object.fromEntries(
             Object.entries(v.cells).map(([t, c]) => [
               t,
@@ -140,10 +145,53 @@ export async function publishIndexFiles(ctx: MasterContext): Promise<void> {
   }
 }
 
+/** Every package, for the packages page's search data and the sitemap. */
+async function allPackages(ctx: MasterContext): Promise<SearchPackage[]> {
+  const rows = await ctx.db.query<{ ecosystem: string; name: string; display_name: string; summary: string | null; versions: number; passed: number }>(
+    `SELECT p.ecosystem, p.name, p.display_name, p.summary,
+       coalesce(vc.n, 0)::int AS versions, coalesce(bc.n, 0)::int AS passed
+     FROM packages p
+     LEFT JOIN (SELECT package_id, count(*) AS n FROM versions GROUP BY package_id) vc ON vc.package_id = p.id
+     LEFT JOIN (SELECT v.package_id, count(*) AS n FROM builds b JOIN versions v ON v.id = b.version_id
+                WHERE b.status = 'passed' GROUP BY v.package_id) bc ON bc.package_id = p.id
+     ORDER BY p.ecosystem, p.name`,
+  );
+  return rows.map((r) => ({ ecosystem: r.ecosystem, name: r.name, displayName: r.display_name, summary: r.summary, versions: r.versions, passed: r.passed }));
+}
+
+/**
+ * Rewrite the packages page (`packages.html`) and its search data
+ * (`packages.json`). Pass `packages` when the caller already read them.
+ */
+export async function publishSearch(ctx: MasterContext, packages?: SearchPackage[]): Promise<void> {
+  const all = packages ?? (await allPackages(ctx));
+  const out = ctx.paths.outputPath;
+  await writeFileAtomic(join(out, 'packages.json'), JSON.stringify(searchIndex(all)));
+  await writeFileAtomic(join(out, 'packages.html'), renderPackages({ total: all.length, ecosystems: [...new Set(all.map((p) => p.ecosystem))].sort() }));
+}
+
+/**
+ * Rewrite the sitemap: the home page, the packages page and every package
+ * page, as absolute URLs under `ctx.baseUrl`, split at `limit` URLs per
+ * file (see {@link sitemapFiles}); numbered parts a smaller site no longer
+ * needs are removed.
+ */
+export async function publishSitemap(ctx: MasterContext, packages?: SearchPackage[], limit = SITEMAP_LIMIT): Promise<void> {
+  const all = packages ?? (await allPackages(ctx));
+  const base = ctx.baseUrl;
+  const urls = [siteUrl(base, ''), siteUrl(base, 'packages.html'), ...all.map((p) => siteUrl(base, packageDir(p.ecosystem, p.name)))];
+  const files = sitemapFiles(urls, base, limit);
+  const out = ctx.paths.outputPath;
+  // Parts first, then the file that points at them.
+  for (const [name, content] of files) if (name !== 'sitemap.xml') await writeFileAtomic(join(out, name), content);
+  await writeFileAtomic(join(out, 'sitemap.xml'), files.get('sitemap.xml')!);
+  for (const name of await readdir(out)) if (isSitemapPart(name) && !files.has(name)) await rm(join(out, name), { force: true });
+}
+
 /** The home page lists at most this many packages, most recently built first (every package has its own page). */
 export const HOME_PACKAGES = 500;
 
-/** Rewrite the home page, `status.json`, the stylesheet and the 404 page. */
+/** Rewrite the home page, `status.json`, the stylesheet, the 404 page, the packages page with its search data, and the sitemap. */
 export async function publishHome(ctx: MasterContext): Promise<HomePage> {
   const onlineWithinS = ctx.config.lease_s * 2;
   const [t, queue, workers, packages] = await Promise.all([
@@ -181,6 +229,9 @@ export async function publishHome(ctx: MasterContext): Promise<HomePage> {
   await writeFileAtomic(join(out, 'status.json'), `${JSON.stringify({ totals: home.totals, queue: home.queue, workers: home.workers, generated: new Date().toISOString() }, null, 1)}\n`);
   await writeFileAtomic(join(out, 'style.css'), stylesheet());
   await writeFileAtomic(join(out, '404.html'), renderNotFound(new URL(ctx.baseUrl || 'http://localhost/').pathname));
+  const all = await allPackages(ctx);
+  await publishSearch(ctx, all);
+  await publishSitemap(ctx, all);
   return home;
 }
 

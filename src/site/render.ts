@@ -36,9 +36,30 @@ export interface PackagePage {
     yanked: boolean;
     deprecated: string | null;
     cells: Record<string, Cell>;
+    /**
+     * What the version's artifacts say they need, from their
+     * `tags.dependencies` (e.g. `{ apt: [...], pip: [...] }`), merged over
+     * its artifacts: one entry per kind, in order of first appearance.
+     */
+    dependencies?: Array<{ kind: string; items: string[] }>;
   }>;
   usage: UsageBlock[];
 }
+
+/** What the packages page needs; the list itself is in `packages.json`. */
+export interface PackagesPage {
+  total: number;
+  ecosystems: string[];
+}
+
+/** Most search results the packages page shows at once. */
+export const SEARCH_RESULTS_SHOWN = 200;
+
+/** How the package page names the dependency kinds it knows; others show as their key. */
+export const DEPENDENCY_KINDS: Record<string, { label: string; install?: (items: string[]) => string }> = {
+  apt: { label: 'Debian packages (apt)', install: (items) => `sudo apt install ${items.join(' ')}` },
+  pip: { label: 'Requirements (pip)' },
+};
 
 /** Everything the home page shows. */
 export interface HomePage {
@@ -75,7 +96,25 @@ export function renderHome(data: HomePage): string {
  * the output root (e.g. `../../../`), so the site works under any prefix.
  */
 export function renderPackage(data: PackagePage, root: string): string {
-  return page('./package', data.displayName, root, data);
+  const depKinds = [...new Set(data.versions.flatMap((v) => (v.dependencies ?? []).map((d) => d.kind)))];
+  const depVersions = data.versions.filter((v) => !v.skip && v.dependencies?.some((d) => d.items.length));
+  const latest = depVersions[0];
+  const installs = (latest?.dependencies ?? []).flatMap((d) => {
+    const k = DEPENDENCY_KINDS[d.kind];
+    return k?.install && d.items.length ? [{ label: k.label, line: k.install(d.items) }] : [];
+  });
+  const deps = {
+    kinds: depKinds.map((k) => ({ key: k, label: DEPENDENCY_KINDS[k]?.label ?? k })),
+    versions: data.versions.filter((v) => v.dependencies?.length),
+    latest: latest?.version ?? null,
+    installs,
+  };
+  return page('./package', data.displayName, root, { ...data, deps });
+}
+
+/** The packages page, `packages.html` at the output root, which searches `packages.json` in the browser. */
+export function renderPackages(data: PackagesPage): string {
+  return page('./packages', 'Packages', '', { ...data, maxResults: SEARCH_RESULTS_SHOWN });
 }
 
 /**

@@ -42,6 +42,7 @@ import type {
 } from '../types.ts';
 import { isAbsurdName, MAX_NAME_LENGTH, normalizePypiName } from './names.ts';
 import { indexFiles, negotiate, repositoryFiles } from './repository.ts';
+import { negotiateProjectJson, siteFiles, upstreamProjectUrl } from './site-json.ts';
 import { fetchSimpleIndex, fetchSimpleProject } from './simple-api.ts';
 import { BINARY_ONLY, errorText, fromJsonApi, getJson, jsonApiUrl, readPypiVersionMeta, UpstreamError, withSlash } from './source.ts';
 import { readPypiTargetFacts, requiresPythonSkip, wheelServesTarget } from './targets.ts';
@@ -369,6 +370,10 @@ export function createPypiMaster(opts: PypiMasterOptions): MasterEcosystem {
       return usage(input);
     },
 
+    siteFiles(input: RepositoryInput): RepositoryFiles {
+      return siteFiles(input, upstreamProjectUrl(jsonUrl, input.packageName || input.displayName));
+    },
+
     serves(artifact: { filename: string }, target: TargetInfo): boolean {
       const w = parseWheelFilename(artifact.filename);
       return !!w && wheelServesTarget(w, readPypiTargetFacts(target.facts, target.name));
@@ -379,7 +384,7 @@ export function createPypiMaster(opts: PypiMasterOptions): MasterEcosystem {
     },
 
     negotiate(path: string, accept: string) {
-      return negotiate(path, accept);
+      return negotiateProjectJson(path) ?? negotiate(path, accept);
     },
   };
 }

@@ -65,13 +65,15 @@ function requiresPythonOf(a: PublishedArtifact, v: RepositoryVersion | undefined
   return v ? readPypiVersionMeta(v.meta).requires_python : null;
 }
 
-interface Chosen {
+/** A wheel chosen for publishing, with its `.metadata` file when there is one. */
+export interface Chosen {
   file: SimpleFile;
   wheel: PublishedArtifact;
   metadata: PublishedArtifact | undefined;
 }
 
-function choose(input: RepositoryInput): Chosen[] {
+/** Each published wheel once (first by target name wins), sorted by filename. */
+export function choose(input: RepositoryInput): Chosen[] {
   const versions = new Map((input.versions ?? []).map((v) => [v.version, v]));
   const sorted = [...input.artifacts].sort((x, y) => x.filename.localeCompare(y.filename) || x.target.localeCompare(y.target));
   const metadata = new Map<string, PublishedArtifact>();

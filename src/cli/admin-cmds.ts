@@ -7,7 +7,8 @@ import { KilnError } from '../errors.ts';
 import { adminCall } from './admin-client.ts';
 import { adminTarget } from './common.ts';
 
-interface AdminFlags {
+/** Connection options every admin command takes. */
+export interface AdminFlags {
   config?: string;
   master?: string;
   adminToken?: string;
@@ -15,13 +16,14 @@ interface AdminFlags {
   ecosystem?: string;
 }
 
-function withAdmin(cmd: Command): Command {
+/** Add the admin connection options (and `-e/--ecosystem`, default `defaultEcosystem`) to a command. */
+export function withAdmin(cmd: Command, defaultEcosystem = 'npm'): Command {
   return cmd
     .option('--master <url>', 'master URL (default: KILN_MASTER_URL, or the config\'s public_url/listen)')
     .option('--admin-token <token>', 'admin token (default: KILN_ADMIN_TOKEN, the config, or <data dir>/admin-token)')
     .option('-c, --config <file>', 'TOML config file')
     .option('--data-dir <dir>', 'the master\'s data dir, to find its admin token')
-    .option('-e, --ecosystem <name>', 'ecosystem of the package', 'npm');
+    .option('-e, --ecosystem <name>', 'ecosystem of the package', defaultEcosystem);
 }
 
 function out(line: string): void {
@@ -59,18 +61,60 @@ export function registerAdmin(program: Command): void {
       out(`unskipped ${r.unskipped}; ${r.queued} builds queued`);
     });
 
-  withAdmin(program.command('rebuild').description('requeue builds of a package (or version), or rewrite the whole site').argument('[name]').argument('[version]'))
+  const SITE_PARTS = ['home', 'search', 'index', 'project'] as const;
+  withAdmin(
+    program
+      .command('rebuild')
+      .description('requeue builds of a package (or version), or rewrite part or all of the site')
+      .argument('[name]', 'package to requeue, or one of home|search|index|project')
+      .argument('[version]', 'version to requeue (with project: the package)')
+      .addHelpText(
+        'after',
+        `
+Requeue builds (forget ended builds so they are built again):
+  kiln rebuild NAME [VERSION] [--target T] [--failed]
+
+Rewrite part of the site, as piw-rebuild does (no build is requeued):
+  kiln rebuild home          the home page and status.json, with everything it writes too
+                             (index files, packages page, sitemap)
+  kiln rebuild search        the packages page (packages.html), its search data
+                             (packages.json) and the sitemap
+  kiln rebuild index         the ecosystems' package-wide index files (PEP 503 root...)
+  kiln rebuild project PKG   one package's pages and repository files (-e ECOSYSTEM)
+  kiln rebuild --site        every page and repository file
+
+home, search, index and project are keywords only as the first argument. To requeue
+a package literally named one of them, name it with --package:
+  kiln rebuild --package home [VERSION]`,
+      ),
+  )
+    .option('--package <name>', 'the package to requeue (for names that are also keywords); the argument is then the version')
     .option('--target <name>', 'only this target')
     .option('--failed', 'only failed and untestable builds')
     .option('--site', 'rewrite every page and repository file (recovery)')
-    .action(async (name: string | undefined, version: string | undefined, f: AdminFlags & { target?: string; failed?: boolean; site?: boolean }) => {
+    .action(async (first: string | undefined, second: string | undefined, f: AdminFlags & { package?: string; target?: string; failed?: boolean; site?: boolean }) => {
       const t = adminTarget(f);
-      if (f.site || !name) {
-        if (!f.site) throw new KilnError('kiln rebuild needs a package name, or --site', 2);
+      if (f.site) {
+        if (first || f.package) throw new KilnError('kiln rebuild --site takes no package', 2);
         await adminCall(t, 'POST', 'rebuild', { what: 'site' });
         out('site rewritten');
         return;
       }
+      let name = first;
+      let version = second;
+      if (f.package) {
+        if (second) throw new KilnError('kiln rebuild --package NAME takes at most one argument, the version', 2);
+        name = f.package;
+        version = first;
+      } else if (first && (SITE_PARTS as readonly string[]).includes(first)) {
+        const what = first as (typeof SITE_PARTS)[number];
+        if (what === 'project' && !second) throw new KilnError('kiln rebuild project needs a package name', 2);
+        if (what !== 'project' && second) throw new KilnError(`kiln rebuild ${what} takes no package (to requeue a package named ${what}: kiln rebuild --package ${what})`, 2);
+        const r = await adminCall<{ rebuilt: string }>(t, 'POST', 'rebuild', { what, ecosystem: f.ecosystem, name: second });
+        out(`rewrote ${r.rebuilt}`);
+        return;
+      }
+      if (!name) throw new KilnError('kiln rebuild needs a package name, home|search|index|project, or --site', 2);
       const r = await adminCall<{ forgotBuilds: number; queued: number }>(t, 'POST', 'rebuild', { ecosystem: f.ecosystem, name, version, target: f.target, failedOnly: !!f.failed });
       out(`forgot ${r.forgotBuilds} builds; ${r.queued} queued`);
     });

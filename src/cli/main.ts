@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { KilnError } from '../errors.ts';
 import { KILN_VERSION } from '../version.ts';
 import { registerAdmin } from './admin-cmds.ts';
+import { registerImport } from './import-cmd.ts';
 import { registerInitdb } from './initdb-cmd.ts';
 import { registerMaster } from './master-cmd.ts';
 import { registerUp } from './up-cmd.ts';
@@ -15,6 +16,8 @@ const program = new Command('kiln')
   .description('Kiln: a package build farm')
   .version(KILN_VERSION, '--version', 'print the version')
   .showHelpAfterError()
+  // The program's own options (--version) only before a command, so `kiln import --version VER` reaches import.
+  .enablePositionalOptions()
   .exitOverride();
 
 registerUp(program);
@@ -22,6 +25,7 @@ registerMaster(program);
 registerWorker(program);
 registerInitdb(program);
 registerAdmin(program);
+registerImport(program);
 
 try {
   await program.parseAsync(process.argv);

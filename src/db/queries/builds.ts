@@ -208,3 +208,18 @@ export async function releaseClaim(q: Queryable, id: number): Promise<void> {
     );
   }
 }
+
+/**
+ * Record a build made elsewhere (`kiln import`): passed, with no worker,
+ * started `durationMs` before now.
+ * @returns the new row.
+ */
+export async function insertImportedBuild(q: Queryable, versionId: number, target: string, durationMs: number): Promise<BuildRow> {
+  const rows = await q.query<BuildRow>(
+    `INSERT INTO builds (version_id, target, status, worker_id, started_at, finished_at, duration_ms)
+     VALUES ($1, $2, 'passed', NULL, now() - make_interval(secs => $3::double precision / 1000), now(), $3)
+     RETURNING *`,
+    [versionId, target, durationMs],
+  );
+  return rows[0]!;
+}

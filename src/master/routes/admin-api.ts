@@ -1,6 +1,6 @@
 /**
  * Admin API, used by `kiln add|remove|skip|unskip|rebuild|status|pause|
- * resume|worker-token|sync`. Every call needs `Authorization: Bearer <admin token>`.
+ * resume|worker-token|sync|import` (import: see admin-import.ts). Every call needs `Authorization: Bearer <admin token>`.
  * Packages are named in the body or query (never the path) so scoped npm
  * names need no escaping.
  */
@@ -16,7 +16,8 @@ import { insertWorkerToken, listOnlineWorkers, listWorkerTokens, revokeWorkerTok
 import { generateToken, hashToken, sameSecret } from '../auth.ts';
 import { ecosystemOf, type MasterContext } from '../context.ts';
 import { httpErrors } from '../http-errors.ts';
-import type { Publisher } from '../publisher.ts';
+import { publishIndexFiles, publishSearch, publishSitemap, type Publisher } from '../publisher.ts';
+import { registerImportRoutes } from './admin-import.ts';
 import { forgetWorkerTokens } from './worker-api.ts';
 import { explain, schedulePackage } from '../scheduler.ts';
 import { createSourceStore } from '../source-store.ts';
@@ -155,8 +156,13 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
     return { unskipped: body.version ? `${pkg.name} ${body.version}` : pkg.name, queued };
   });
 
+  registerImportRoutes(app, ctx, publisher);
+
+  // `what`: builds (requeue), or rewrite part of the site as piw-rebuild does: site (everything), home (home page,
+  // status.json, index files, packages page, sitemap), index (only the ecosystems' index files), search (the
+  // packages page with its search data, and the sitemap), project (one package's pages and repository files).
   const rebuildBody = z.object({
-    what: z.enum(['builds', 'site']).default('builds'),
+    what: z.enum(['builds', 'site', 'home', 'index', 'search', 'project']).default('builds'),
     ecosystem: z.string().default('npm'),
     name: z.string().optional(),
     version: z.string().optional(),
@@ -168,6 +174,29 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
     if (body.what === 'site') {
       await publisher.all();
       return { rebuilt: 'site' };
+    }
+    if (body.what === 'home') {
+      // Through the publisher's loop, so it never races a publish under way; the home page writes the index files,
+      // the packages page and the sitemap too.
+      publisher.home();
+      await publisher.flush();
+      return { rebuilt: 'home' };
+    }
+    if (body.what === 'search') {
+      await publishSearch(ctx);
+      await publishSitemap(ctx);
+      return { rebuilt: 'search' };
+    }
+    if (body.what === 'index') {
+      await publishIndexFiles(ctx);
+      return { rebuilt: 'index' };
+    }
+    if (body.what === 'project') {
+      if (!body.name) throw httpErrors.badRequest('name: which package to rewrite');
+      const { pkg } = await resolve(ctx, { ecosystem: body.ecosystem, name: body.name });
+      publisher.package(pkg.id);
+      await publisher.flush();
+      return { rebuilt: `project ${pkg.name}` };
     }
     if (!body.name) throw httpErrors.badRequest('name: which package to rebuild');
     const { pkg, versions } = await resolve(ctx, { ecosystem: body.ecosystem, name: body.name, version: body.version });

@@ -5,7 +5,7 @@
  */
 import type { SourcePackage, SourceVersion } from '../types.ts';
 import { normalizePypiName } from './names.ts';
-import { cutSummary, errorText, UpstreamError, versionFromFiles, withSlash, type UpstreamFile } from './source.ts';
+import { cutSummary, fetchOk, UpstreamError, versionFromFiles, withSlash, type UpstreamFile } from './source.ts';
 import { parseWheelFilename } from './wheel-name.ts';
 
 /** PEP 691 JSON media type (version 1). */
@@ -55,21 +55,8 @@ export function parseAnchors(html: string): Anchor[] {
 type Page = { kind: 'json'; body: Record<string, unknown> } | { kind: 'html'; body: string } | null;
 
 async function getPage(fetchImpl: typeof fetch, url: string, signal: AbortSignal): Promise<Page> {
-  let res: Response;
-  try {
-    res = await fetchImpl(url, { headers: { accept: ACCEPT }, signal });
-  } catch (err) {
-    if (signal.aborted) throw err;
-    throw new UpstreamError(0, `GET ${url}: ${errorText(err)}`);
-  }
-  if (res.status === 404 || res.status === 410) {
-    await res.body?.cancel();
-    return null;
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new UpstreamError(res.status, `GET ${url}: HTTP ${res.status}`);
-  }
+  const res = await fetchOk(fetchImpl, url, ACCEPT, signal);
+  if (!res) return null;
   const type = res.headers.get('content-type') ?? '';
   const text = await res.text();
   if (/json/i.test(type)) {

@@ -45,11 +45,11 @@ export function errorText(err: unknown): string {
 }
 
 /**
- * GET a JSON document.
- * @returns the parsed body, or null on 404 or 410.
- * @throws UpstreamError on other HTTP statuses and network failures; Error on bad JSON.
+ * GET a URL and check the answer.
+ * @returns the response with its body unread, or null on 404 or 410.
+ * @throws UpstreamError on other HTTP statuses and network failures (status 0).
  */
-export async function getJson(fetchImpl: typeof fetch, url: string, accept: string, signal: AbortSignal): Promise<unknown> {
+export async function fetchOk(fetchImpl: typeof fetch, url: string, accept: string, signal: AbortSignal): Promise<Response | null> {
   let res: Response;
   try {
     res = await fetchImpl(url, { headers: { accept }, signal });
@@ -65,6 +65,17 @@ export async function getJson(fetchImpl: typeof fetch, url: string, accept: stri
     await res.body?.cancel();
     throw new UpstreamError(res.status, `GET ${url}: HTTP ${res.status}`);
   }
+  return res;
+}
+
+/**
+ * GET a JSON document.
+ * @returns the parsed body, or null on 404 or 410.
+ * @throws UpstreamError on other HTTP statuses and network failures; Error on bad JSON.
+ */
+export async function getJson(fetchImpl: typeof fetch, url: string, accept: string, signal: AbortSignal): Promise<unknown> {
+  const res = await fetchOk(fetchImpl, url, accept, signal);
+  if (!res) return null;
   const text = await res.text();
   try {
     return JSON.parse(text) as unknown;

@@ -21,21 +21,13 @@ import { registerImportRoutes } from './admin-import.ts';
 import { forgetWorkerTokens } from './worker-api.ts';
 import { explain, schedulePackage } from '../scheduler.ts';
 import { createSourceStore } from '../source-store.ts';
+import { parseBody } from './parse-body.ts';
 
 const pkgRef = z.object({
   ecosystem: z.string().default('npm'),
   name: z.string().min(1).max(300),
   version: z.string().min(1).max(200).optional(),
 });
-
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw httpErrors.badRequest(`${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
-}
 
 /** Resolve a package (and optionally one version) named by an admin request. @throws 404 when unknown. */
 async function resolve(ctx: MasterContext, ref: z.infer<typeof pkgRef>): Promise<{ pkg: PackageRow; versions: VersionRow[] }> {
@@ -78,7 +70,7 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
   });
 
   app.post('/packages', async (req) => {
-    const ref = parse(pkgRef, req.body);
+    const ref = parseBody(pkgRef, req.body);
     if (!ctx.ecosystems.has(ref.ecosystem)) throw httpErrors.unknownEcosystem(ref.ecosystem);
     const eco = ecosystemOf(ctx, ref.ecosystem);
     const wanted = eco.normalizeName(ref.name);
@@ -99,7 +91,7 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
 
   app.delete('/packages', async (req) => {
     const q = req.query as Record<string, string>;
-    const ref = parse(pkgRef, q);
+    const ref = parseBody(pkgRef, q);
     const buildsOnly = q.builds === 'true';
     const { pkg, versions } = await resolve(ctx, ref);
     const ids = versions.map((v) => v.id);
@@ -128,7 +120,7 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
 
   const skipBody = pkgRef.extend({ reason: z.string().min(1).max(500) });
   app.post('/skip', async (req) => {
-    const body = parse(skipBody, req.body);
+    const body = parseBody(skipBody, req.body);
     const { pkg, versions } = await resolve(ctx, body);
     // One transaction with a lock on the package: a sync of it waits, so nothing it queues survives the skip.
     await ctx.db.tx(async (q) => {
@@ -146,7 +138,7 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
   });
 
   app.post('/unskip', async (req) => {
-    const body = parse(pkgRef, req.body);
+    const body = parseBody(pkgRef, req.body);
     const { pkg, versions } = await resolve(ctx, body);
     if (body.version) await setVersionOperatorSkip(ctx.db, versions[0]!.id, null);
     else await setPackageSkip(ctx.db, pkg.id, null);
@@ -170,7 +162,7 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
     failedOnly: z.boolean().default(false),
   });
   app.post('/rebuild', async (req) => {
-    const body = parse(rebuildBody, req.body);
+    const body = parseBody(rebuildBody, req.body);
     if (body.what === 'site') {
       await publisher.all();
       return { rebuilt: 'site' };
@@ -234,7 +226,7 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
   });
 
   app.post('/worker-tokens', async (req) => {
-    const body = parse(z.object({ name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, . _ -') }), req.body);
+    const body = parseBody(z.object({ name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, . _ -') }), req.body);
     const token = generateToken();
     try {
       await insertWorkerToken(ctx.db, body.name, hashToken(token));

@@ -48,6 +48,7 @@ import { httpErrors } from '../http-errors.ts';
 import type { Publisher } from '../publisher.ts';
 import { scheduleVersion, versionInfo } from '../scheduler.ts';
 import { MAX_ARTIFACT_BYTES } from './worker-api.ts';
+import { parseBody } from './parse-body.ts';
 
 const staged = z.object({
   filename: z.string().min(1).max(255),
@@ -80,15 +81,6 @@ export interface ImportResponse {
   files: Array<{ filename: string; sha256: string; size: number }>;
   /** Earlier builds of this version and target forgotten (`replace`). */
   replaced: number;
-}
-
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw httpErrors.badRequest(`${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
 }
 
 /** A file to record: verified, in the store. */
@@ -219,7 +211,7 @@ export function registerImportRoutes(app: FastifyInstance, ctx: MasterContext, p
   });
 
   app.post('/import', async (req): Promise<ImportResponse> => {
-    const body = parse(importRequest, req.body);
+    const body = parseBody(importRequest, req.body);
     if (!ctx.ecosystems.has(body.ecosystem)) throw httpErrors.unknownEcosystem(body.ecosystem);
     const eco = ecosystemOf(ctx, body.ecosystem);
     const name = eco.normalizeName(body.package);

@@ -7,7 +7,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Stream, type Readable } from 'node:stream';
 import { once } from 'node:events';
-import { z } from 'zod';
 import { insertArtifact, listArtifactsForBuild } from '../../db/queries/artifacts.ts';
 import { addLogSize, claimBuild, extendLease, finishBuild, getBuild, releaseClaim, type BuildRow } from '../../db/queries/builds.ts';
 import { getPackageById } from '../../db/queries/packages.ts';
@@ -36,21 +35,13 @@ import { ecosystemOf, type MasterContext } from '../context.ts';
 import { httpErrors } from '../http-errors.ts';
 import type { Publisher } from '../publisher.ts';
 import { scheduleVersion, versionInfo } from '../scheduler.ts';
+import { parseBody } from './parse-body.ts';
 
 /** Seconds a worker has to acknowledge a claimed build with its first heartbeat. */
 export const CLAIM_ACK_S = 15;
 
 /** Largest artifact accepted, bytes (2 GiB). */
 export const MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
-
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const r = schema.safeParse(body);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw httpErrors.badRequest(`${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
-}
 
 /**
  * Worker tokens seen recently, by hash. Every worker request is
@@ -160,7 +151,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
 
   app.post('/api/v1/hello', async (req): Promise<HelloResponse> => {
     const token = await tokenOf(ctx, req);
-    const hello = parse(helloRequest, req.body);
+    const hello = parseBody(helloRequest, req.body);
     if (hello.protocol !== PROTOCOL_VERSION) {
       return { accepted: false, reason: `protocol version ${hello.protocol} is not supported: this master (Kiln ${KILN_VERSION}) speaks version ${PROTOCOL_VERSION}; install a matching Kiln on the worker` };
     }
@@ -186,7 +177,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
   });
 
   app.post('/api/v1/claim', async (req, reply): Promise<ClaimResponse> => {
-    const body = parse(claimRequest, req.body);
+    const body = parseBody(claimRequest, req.body);
     const worker = await workerOf(ctx, req, body.workerId);
     const waitMs = Math.min(body.waitS ?? ctx.config.claim_wait_s, ctx.config.claim_wait_s) * 1000;
     const deadline = Date.now() + waitMs;
@@ -238,7 +229,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
 
   app.post('/api/v1/builds/:id/heartbeat', async (req) => {
     const id = buildIdOf(req);
-    const body = parse(heartbeatRequest, req.body);
+    const body = parseBody(heartbeatRequest, req.body);
     const worker = await workerOf(ctx, req, body.workerId);
     await touch(ctx, worker.id);
     const b = await extendLease(ctx.db, id, worker.id, ctx.config.lease_s);
@@ -305,7 +296,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: MasterContext, p
 
   app.post('/api/v1/builds/:id/finish', async (req) => {
     const id = buildIdOf(req);
-    const body = parse(finishRequest, req.body);
+    const body = parseBody(finishRequest, req.body);
     const worker = await workerOf(ctx, req, body.workerId);
     const prior = await getBuild(ctx.db, id);
     // A retried finish whose first answer was lost: the result is already recorded.

@@ -24,6 +24,12 @@ export interface Farm {
   token(name?: string): Promise<string>;
   /** Start an in-process worker; returns a stop function. */
   worker(eco: WorkerEcosystem, opts?: { name?: string; sandbox?: 'auto' | 'none' }): { stop: () => Promise<void>; done: Promise<void> };
+  /**
+   * Call the admin API with the farm's admin token.
+   * @param path below `/api/v1/admin/`, with any query string.
+   * @returns the HTTP status and the parsed JSON body.
+   */
+  admin(path: string, method?: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
   /** Wait until no finish, sync or publishing is in progress, so the output path is up to date. */
   settle(): Promise<void>;
   /** Stop everything and delete the temp dirs. */
@@ -61,6 +67,13 @@ export async function startFarm(ecosystems: MasterEcosystem[], overrides: Partia
       };
       workers.push(stop);
       return { stop, done };
+    },
+    admin(path, method = 'GET', body) {
+      return fetch(`${master.url}/api/v1/admin/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${config.admin_token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
     },
     async settle() {
       await waitFor(async () => !master.busy(), 30_000, 'the master to settle');

@@ -18,12 +18,7 @@ let dir: string;
 let registry: Awaited<ReturnType<typeof startLocalRegistry>>;
 let farm: Farm;
 
-const admin = (path: string, method = 'GET', body?: unknown) =>
-  fetch(`${farm.master.url}/api/v1/admin/${path}`, {
-    method,
-    headers: { authorization: 'Bearer test-admin-token-0123456789', ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
+const admin = (path: string, method?: string, body?: unknown) => farm.admin(path, method, body);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kiln-npm-farm-'));

@@ -81,10 +81,6 @@ export async function setVersionOperatorSkip(q: Queryable, id: number, reason: s
   );
 }
 
-/** Delete one version with its builds. */
-export async function deleteVersion(q: Queryable, id: number): Promise<void> {
-  await q.query('DELETE FROM versions WHERE id = $1', [id]);
-}
 
 /** One version by id. */
 export async function getVersionById(q: Queryable, id: number): Promise<VersionRow | undefined> {

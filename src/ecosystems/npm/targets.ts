@@ -15,8 +15,8 @@ const execFileP = promisify(execFile);
 /** Which kind of binary a target holds. */
 export type NpmRuntime = 'node' | 'napi';
 
-/** The facts an npm target carries (`TargetDecl.facts`). */
-export interface NpmTargetFacts {
+/** The Node a worker runs, as reported by that Node binary. */
+export interface NodeFacts {
   /** Node version of the building worker, e.g. `20.20.2`. */
   node: string;
   /** NODE_MODULE_VERSION (`process.versions.modules`), e.g. 115. */
@@ -29,17 +29,11 @@ export interface NpmTargetFacts {
   arch: string;
   /** '' for glibc (and non-Linux), 'musl' for musl libc. */
   libc: '' | 'musl';
-  runtime: NpmRuntime;
 }
 
-/** The Node a worker runs, as reported by that Node binary. */
-export interface NodeFacts {
-  node: string;
-  abi: number;
-  napi: number;
-  platform: string;
-  arch: string;
-  libc: '' | 'musl';
+/** The facts an npm target carries (`TargetDecl.facts`): its worker's Node, and which kind of binary it holds. */
+export interface NpmTargetFacts extends NodeFacts {
+  runtime: NpmRuntime;
 }
 
 /** The target name for facts: `node-v<abi>-<platform><libc>-<arch>` or `napi-<platform><libc>-<arch>`. */

@@ -4,6 +4,7 @@
  * supplies its source, its eligibility rules, how a worker builds, how
  * artifacts are named and how its repository is published. See DESIGN.md.
  */
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 
 /** Free-form JSON object stored in `facts`/`meta` columns. */
@@ -117,6 +118,12 @@ export interface UsageBlock {
   /** Shell or config lines, shown verbatim. */
   lines: string[];
   note?: string;
+  /**
+   * Other places to read about the package (its upstream page, another
+   * JSON form), which the page shows under its title rather than in the
+   * block. `href` is an absolute URL or a path relative to the output root.
+   */
+  links?: Array<{ label: string; href: string }>;
 }
 
 /** The master-side half of an ecosystem. */
@@ -168,6 +175,75 @@ export interface MasterEcosystem {
    * @returns the output-relative file to serve instead and its Content-Type, or undefined.
    */
   negotiate?(path: string, accept: string): { path: string; contentType: string } | undefined;
+  /**
+   * Start listening for workers that speak another farm's protocol (PyPI:
+   * piwheels' piw-slave on `--slave-queue` and `--file-queue`). Their
+   * results go through a gateway, with the same checks as Kiln's own
+   * workers; `gateway(name)` makes one whose workers register under the
+   * worker-token row `name`. Called once the master is up; the returned
+   * close() is awaited at shutdown.
+   */
+  attachWorkers?(gateway: (tokenName: string) => WorkerGateway): Promise<{ close(): Promise<void> }>;
+}
+
+/** A job as a foreign worker gets it (no ecosystem spec: its own protocol says what to build). */
+export interface ForeignJob {
+  buildId: number;
+  /** Normalised package name. */
+  package: string;
+  version: string;
+  target: string;
+}
+
+/** How a foreign worker's build ended. */
+export interface ForeignResult {
+  status: 'passed' | 'failed' | 'cancelled';
+  /** Build time, ms. */
+  durationMs: number;
+  failureReason: string | null;
+  /** For `passed`: the stored artifacts to publish, each as stored. */
+  artifacts: Array<{ filename: string; sha256: string; size: number }>;
+}
+
+/**
+ * One registered foreign worker: the farm's operations on its behalf. Errors
+ * are HttpErrors from the master (`lease_lost`, `checksum_mismatch`,
+ * `bad_artifact_name`…), with a readable message.
+ */
+export interface ForeignWorker {
+  /** The worker's id in the farm (piwheels calls it the slave id). */
+  readonly id: number;
+  readonly name: string;
+  /** Mark the worker alive. */
+  touch(): Promise<void>;
+  /** Whether an operator paused the farm. */
+  paused(): Promise<boolean>;
+  /** The next build for this worker's targets, or null; the build holds a short lease until the first renew. */
+  claim(): Promise<ForeignJob | null>;
+  /** Renew the build's lease. @returns false when the worker must stop (cancelled, timed out, or no longer its build). */
+  renew(buildId: number): Promise<boolean>;
+  /** Append text to the build's log. */
+  appendLog(buildId: number, text: string): Promise<void>;
+  /**
+   * Store one artifact after checking its name, size and sha256 against
+   * `expected`. @throws HttpError on any mismatch (nothing is stored).
+   */
+  storeArtifact(buildId: number, filename: string, body: Readable, expected: { sha256: string; size: number }, tags: Json): Promise<{ sha256: string; size: number }>;
+  /** Record the result. `cancelled` queues the build again. @throws HttpError lease_lost / missing_artifact. */
+  finish(buildId: number, result: ForeignResult): Promise<void>;
+}
+
+/** What the master lends an ecosystem's foreign-worker listener. */
+export interface WorkerGateway {
+  log: Logger;
+  /** Where partial transfers may be written (same filesystem as the artifact store, never published). */
+  incomingDir: string;
+  /**
+   * Register a foreign worker with its targets.
+   * @returns the worker, or why it is refused (its targets belong to no
+   *   ecosystem this master runs, or an operator revoked the gateway's token).
+   */
+  register(w: { name: string; facts: Json; targets: TargetDecl[]; labels: string[]; software: string }): Promise<ForeignWorker | string>;
 }
 
 /** A build the worker runs, as the master hands it out. */

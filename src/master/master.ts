@@ -18,6 +18,8 @@ import { announceTargets, Periodic, publishLeftoverLogs, pruneStore, rescheduleE
 import { Publisher } from './publisher.ts';
 import { registerAdminRoutes } from './routes/admin-api.ts';
 import { registerWorkerRoutes } from './routes/worker-api.ts';
+import { createWorkerGateway } from './worker-gateway.ts';
+import { WorkerService } from './worker-service.ts';
 import { createServer } from './server.ts';
 
 /** Options for starting a master. */
@@ -130,7 +132,8 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   };
 
   const app = createServer(ctx, opts.serveSite ?? true);
-  registerWorkerRoutes(app, ctx, publisher, onNewTargets);
+  const workers = new WorkerService(ctx, publisher, onNewTargets);
+  registerWorkerRoutes(app, workers);
   registerAdminRoutes(app, ctx, publisher, () => sync.runNow());
   try {
     await app.listen({ host, port });
@@ -153,6 +156,17 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   }
   await announceTargets(ctx);
   await publishLeftoverLogs(ctx);
+  const attached: Array<{ close(): Promise<void> }> = [];
+  try {
+    for (const eco of ctx.ecosystems.values()) {
+      if (eco.attachWorkers) attached.push(await eco.attachWorkers((name) => createWorkerGateway(workers, name)));
+    }
+  } catch (err) {
+    for (const a of attached) await a.close();
+    await app.close();
+    if (!opts.db) await db.close();
+    throw err;
+  }
   await publisher.all();
   if (opts.sync ?? true) sync.start(0);
   leases.start();
@@ -167,6 +181,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     busy: () => rescheduling > 0 || ctx.finishing > 0 || sync.running() || publisher.busy(),
     async close() {
       abort.abort();
+      for (const a of attached) await a.close();
       await app.close();
       await sync.stop();
       await leases.stop();

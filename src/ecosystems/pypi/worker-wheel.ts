@@ -74,7 +74,7 @@ export interface WheelContents {
   metadataPath: string | null;
   /** METADATA's exact bytes (served as the PEP 658 `.metadata` file), or null. */
   metadata: Buffer | null;
-  /** Shared objects extracted from the wheel: path inside the wheel → extracted file. */
+  /** Shared objects in the wheel: path inside the wheel → extracted file ('' when not extracted). */
   sharedObjects: { inWheel: string; file: string }[];
 }
 
@@ -102,21 +102,28 @@ export function findMetadataEntry(names: string[], wheel: WheelName | null): str
 
 /**
  * Open a wheel, read its METADATA and extract every shared object into
- * `extractDir` (flat, numbered, so names from the archive never become paths).
+ * `extractDir` (flat, numbered, so names from the archive never become
+ * paths); with `extractDir` null, shared objects are listed but not extracted.
+ * @param filename the wheel's name, when `file` is not named after it (the
+ *   master's content-addressed store).
  * @throws Error when the file is not a readable zip.
  */
-export async function readWheel(file: string, extractDir: string): Promise<WheelContents> {
+export async function readWheel(file: string, extractDir: string | null, filename = path.basename(file)): Promise<WheelContents> {
   const zip = await yauzl.openPromise(file, { autoClose: false, strictFileNames: false, validateEntrySizes: true });
   try {
     const entries: yauzl.Entry[] = [];
     for await (const e of zip.eachEntry()) entries.push(e);
-    const metadataPath = findMetadataEntry(entries.map((e) => e.fileName), parseWheelFilename(path.basename(file)));
+    const metadataPath = findMetadataEntry(entries.map((e) => e.fileName), parseWheelFilename(filename));
     const metaEntry = metadataPath ? entries.find((e) => e.fileName === metadataPath)! : null;
     const metadata = metaEntry ? await readAll(await zip.openReadStreamPromise(metaEntry)) : null;
     const sharedObjects: WheelContents['sharedObjects'] = [];
     const sos = entries.filter((e) => !e.fileName.endsWith('/') && isSharedObject(e.fileName));
-    if (sos.length) await mkdir(extractDir, { recursive: true });
+    if (sos.length && extractDir) await mkdir(extractDir, { recursive: true });
     for (const [i, e] of sos.entries()) {
+      if (!extractDir) {
+        sharedObjects.push({ inWheel: e.fileName, file: '' });
+        continue;
+      }
       const out = path.join(extractDir, `${i}-${path.posix.basename(e.fileName)}`);
       await pipeline(await zip.openReadStreamPromise(e), createWriteStream(out, { mode: 0o755 }));
       sharedObjects.push({ inWheel: e.fileName, file: out });

@@ -22,6 +22,7 @@ import { probePython, pypiTargetFor, type PythonProbe } from './worker-python.ts
 import { normalizePypiName } from './names.ts';
 import { parseWheelFilename } from './wheel-name.ts';
 import { parseCoreMetadata, readWheel, requiredNames } from './worker-wheel.ts';
+import { wheelTags } from './wheel-tags.ts';
 
 /** Options of {@link createPypiWorker}. */
 export interface PypiWorkerOptions {
@@ -40,17 +41,6 @@ export interface PypiWorkerJobSpec {
   sdist_url?: string;
   /** The sdist's sha256: when given, pip is made to check it (`--hash`). */
   sha256?: string;
-}
-
-/** The tags of a wheel artifact. */
-export interface WheelTags {
-  kind: 'wheel';
-  python_tag: string;
-  abi_tag: string;
-  platform_tag: string;
-  build_tag: string | null;
-  requires_python: string | null;
-  dependencies: { apt: string[]; pip: string[] };
 }
 
 const failed = (reason: string): BuildOutcome => ({ status: 'failed', failureReason: reason, artifacts: [] });
@@ -186,15 +176,7 @@ export function createPypiWorker(opts: PypiWorkerOptions = {}): WorkerEcosystem 
         ctx.log(`apt dependencies: ${apt.join(', ') || '(none)'}\n`);
       }
 
-      const tags: WheelTags = {
-        kind: 'wheel',
-        python_tag: name.python.join('.'),
-        abi_tag: name.abi.join('.'),
-        platform_tag: name.platform.join('.'),
-        build_tag: name.build,
-        requires_python: requiresPython,
-        dependencies: { apt, pip },
-      };
+      const tags = wheelTags(name, meta, apt);
       artifacts.push({ path: wheelPath, filename, tags: tags as unknown as Json });
       const metaName = `${filename}.metadata`;
       const metaPath = path.join(metaDir, metaName);

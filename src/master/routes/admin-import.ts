@@ -28,7 +28,6 @@ import { stat, readFile, utimes } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { Readable, Stream } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import yauzl from 'yauzl';
 import { z } from 'zod';
 import { insertArtifact } from '../../db/queries/artifacts.ts';
 import { addLogSize, deleteEndedBuilds, insertImportedBuild } from '../../db/queries/builds.ts';
@@ -38,7 +37,7 @@ import { listTargets, type TargetRow } from '../../db/queries/targets.ts';
 import { getVersion } from '../../db/queries/versions.ts';
 import type { Json, MasterEcosystem, VersionInfo } from '../../ecosystems/types.ts';
 import { METADATA_SUFFIX, parseWheelFilename } from '../../ecosystems/pypi/wheel-name.ts';
-import { findMetadataEntry, parseCoreMetadata, requiredNames } from '../../ecosystems/pypi/worker-wheel.ts';
+import { describeVerifiedWheel } from '../../ecosystems/pypi/verified-wheel.ts';
 import { HttpError } from '../../errors.ts';
 import { HEADER_SHA256, unsafeFilenameReason } from '../../protocol/messages.ts';
 import { receiveUpload, storePath } from '../artifact-store.ts';
@@ -47,7 +46,7 @@ import { ecosystemOf, type MasterContext } from '../context.ts';
 import { httpErrors } from '../http-errors.ts';
 import type { Publisher } from '../publisher.ts';
 import { scheduleVersion, versionInfo } from '../scheduler.ts';
-import { MAX_ARTIFACT_BYTES } from './worker-api.ts';
+import { MAX_ARTIFACT_BYTES } from '../worker-service.ts';
 import { parseBody } from './parse-body.ts';
 
 const staged = z.object({
@@ -94,27 +93,6 @@ interface ImportFile {
 /** Order target names as versions (`cp39` before `cp313`). */
 const byVersion = (a: TargetRow, b: TargetRow) => a.name.localeCompare(b.name, 'en', { numeric: true });
 
-/** Read a zip entry fully. */
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** The METADATA bytes of a stored wheel, or null when it has none. @throws Error when it is not a readable zip. */
-async function wheelMetadata(file: string, filename: string): Promise<Buffer | null> {
-  const zip = await yauzl.openPromise(file, { autoClose: false, strictFileNames: false, validateEntrySizes: true });
-  try {
-    const entries: yauzl.Entry[] = [];
-    for await (const e of zip.eachEntry()) entries.push(e);
-    const name = findMetadataEntry(entries.map((e) => e.fileName), parseWheelFilename(filename));
-    if (!name) return null;
-    return await readAll(await zip.openReadStreamPromise(entries.find((e) => e.fileName === name)!));
-  } finally {
-    zip.close();
-  }
-}
-
 /**
  * PyPI: each wheel gets its tags (as a worker's would, without apt
  * dependencies, which need the build machine) and its METADATA as the PEP
@@ -132,27 +110,10 @@ async function pypiExtras(ctx: MasterContext, files: ImportFile[]): Promise<Impo
       out.push(f);
       continue;
     }
-    let metadata: Buffer | null;
-    try {
-      metadata = await wheelMetadata(storePath(ctx.paths.storeDir, f.sha256), f.filename);
-    } catch (err) {
-      throw httpErrors.badArtifactName(`${f.filename} is not a readable wheel (zip): ${(err as Error).message}`);
-    }
-    if (!metadata) throw httpErrors.badArtifactName(`${f.filename} has no <name>-<version>.dist-info/METADATA; a wheel without METADATA is refused`);
-    const meta = parseCoreMetadata(metadata.toString('utf8'));
-    out.push({
-      ...f,
-      tags: {
-        kind: 'wheel',
-        python_tag: w.python.join('.'),
-        abi_tag: w.abi.join('.'),
-        platform_tag: w.platform.join('.'),
-        build_tag: w.build,
-        requires_python: meta.get('requires-python')?.[0] || null,
-        dependencies: { apt: [], pip: requiredNames(meta) },
-        imported: true,
-      },
-    });
+    const d = await describeVerifiedWheel(storePath(ctx.paths.storeDir, f.sha256), f.filename);
+    if (typeof d === 'string') throw httpErrors.badArtifactName(d);
+    const metadata = d.metadata;
+    out.push({ ...f, tags: { ...d.tags, imported: true } });
     const sha256 = createHash('sha256').update(metadata).digest('hex');
     const stored = await receiveUpload(Readable.from([metadata]), { sha256, size: metadata.length }, ctx.paths, MAX_ARTIFACT_BYTES);
     out.push({ filename: `${f.filename}${METADATA_SUFFIX}`, sha256: stored.sha256, size: stored.size, tags: { kind: 'metadata', for: f.filename } });

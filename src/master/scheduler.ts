@@ -35,6 +35,20 @@ export function targetSkips(eco: MasterEcosystem, info: VersionInfo, targets: Pi
 }
 
 /**
+ * The skip reason of a target served by another target's artifact (a
+ * `py3-none-any` wheel): `served by <file>, built for <target> (build <id>)`.
+ * Pages recognise it with {@link isServedBy}; both live here so they agree.
+ */
+export function servedReason(a: { filename: string; target: string; build_id: number }): string {
+  return `served by ${a.filename}, built for ${a.target} (build ${a.build_id})`;
+}
+
+/** Whether a skip reason says the target is served by the artifact `filename` (see {@link servedReason}). */
+export function isServedBy(reason: string, filename: string): boolean {
+  return reason.startsWith(`served by ${filename}, `);
+}
+
+/**
  * Bring one version's queue rows up to date: record per-target skips, then
  * queue it for every remaining target that has not attempted it.
  * @returns how many (version, target) rows were newly queued.
@@ -53,7 +67,7 @@ export async function scheduleVersion(ctx: MasterContext, q: Queryable, pkg: Pac
     for (const t of all) {
       if (skips.has(t.name) || built.some((a) => a.target === t.name)) continue;
       const serving = built.find((a) => eco.serves!({ filename: a.filename, tags: a.tags }, { name: t.name, facts: t.facts }));
-      if (serving) skips.set(t.name, `served by ${serving.filename}, built for ${serving.target} (build ${serving.build_id})`);
+      if (serving) skips.set(t.name, servedReason(serving));
     }
   }
   await setTargetSkips(q, v.id, skips);

@@ -3,21 +3,86 @@ import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import { KILN_VERSION } from '../version.ts';
 import type { UsageBlock } from '../ecosystems/types.ts';
+import type { BuildStatus } from '../db/queries/builds.ts';
 import type { Totals } from '../db/queries/stats.ts';
 
 const TEMPLATES = fileURLToPath(new URL('./templates/', import.meta.url));
 const eta = new Eta({ views: TEMPLATES, autoEscape: true, cache: true });
 
+/** A published file as the package page links it. */
+export interface PageFile {
+  filename: string;
+  /**
+   * Link to the file, relative to the page. Empty until the publisher knows
+   * where the repository put it, and for a file no repository publishes
+   * (then the name is shown unlinked).
+   */
+  url: string;
+  /** Bytes. */
+  size: number;
+  /** Lower-case hex. */
+  sha256: string;
+  /** What the artifact's `tags.kind` calls it (`wheel`, `prebuild-install`…); names the file's link in compact cells. */
+  kind?: string;
+  /** For a file that only accompanies another (`tags.for`, e.g. a wheel's PEP 658 `.metadata`): that file's name. */
+  sidecarOf?: string;
+}
+
 /** One cell of a package's versions × targets table. */
 export interface Cell {
-  state: 'passed' | 'failed' | 'untestable' | 'running' | 'queued' | 'skipped' | 'not built';
+  /**
+   * `served`: no build of its own, because a file another target built
+   * installs here too (a `py3-none-any` or `abi3` wheel); see `servedBy`.
+   */
+  state: 'passed' | 'failed' | 'untestable' | 'running' | 'queued' | 'skipped' | 'served' | 'not built';
   reason?: string;
   /** Build wall time, seconds (one decimal). */
   durationS?: number;
   buildId?: number;
   /** Link to the gzipped log, relative to the page. */
   logUrl?: string;
-  files: Array<{ filename: string; url: string; size: number; sha256: string }>;
+  /** For `running`: the worker building it. */
+  worker?: string;
+  /** For `running`: when the build started, `YYYY-MM-DD HH:MM` UTC. */
+  startedAt?: string;
+  files: PageFile[];
+  /**
+   * For `served`: the file that serves this target, the target whose build
+   * made it, that build and its log (relative to the page).
+   */
+  servedBy?: { file: PageFile; target: string; buildId: number; logUrl: string };
+}
+
+/** One published file of a release, for the release's Files table. */
+export interface ReleaseFile {
+  /** The same object as in its build's cell, so the URL the publisher fills in there shows here too. */
+  file: PageFile;
+  /** The target whose build made it. */
+  target: string;
+  buildId: number;
+  /** Every target it installs on: its own and those it serves, sorted with {@link compareTargets}. */
+  targets: string[];
+  /** The artifact's tags; the Files table shows those {@link FILE_COLUMNS} names for the ecosystem. */
+  tags: Record<string, unknown>;
+  /** What this file says it needs (its `tags.dependencies`), one entry per kind. */
+  dependencies: Array<{ kind: string; items: string[] }>;
+  /** Files that accompany it (its PEP 658 `.metadata`). */
+  sidecars: PageFile[];
+}
+
+/** One build of a version (current or superseded), for the list of build logs. */
+export interface BuildLine {
+  id: number;
+  target: string;
+  status: BuildStatus;
+  /** `YYYY-MM-DD HH:MM` UTC. */
+  startedAt: string;
+  /** Wall time, seconds (one decimal); absent while running. */
+  durationS?: number;
+  worker: string | null;
+  reason?: string;
+  /** Link to the gzipped log, relative to the page; absent while the build runs (its log is not published yet). */
+  logUrl?: string;
 }
 
 /** Everything the package page shows. */
@@ -28,12 +93,15 @@ export interface PackagePage {
   summary: string | null;
   skip: string | null;
   syncError: string | null;
+  /** Sorted with {@link compareTargets}. */
   targets: string[];
   versions: Array<{
     version: string;
     released: string;
     skip: string | null;
     yanked: boolean;
+    /** Why upstream yanked it (`meta.yanked_reason`), when it said. */
+    yankedReason?: string | null;
     deprecated: string | null;
     cells: Record<string, Cell>;
     /**
@@ -42,6 +110,10 @@ export interface PackagePage {
      * its artifacts: one entry per kind, in order of first appearance.
      */
     dependencies?: Array<{ kind: string; items: string[] }>;
+    /** Its published files, sidecars folded into the file they accompany. */
+    files?: ReleaseFile[];
+    /** Every build of it Kiln still remembers (`kiln rebuild` forgets ended ones), newest first. */
+    builds?: BuildLine[];
   }>;
   usage: UsageBlock[];
 }
@@ -60,6 +132,59 @@ export const DEPENDENCY_KINDS: Record<string, { label: string; install?: (items:
   apt: { label: 'Debian packages (apt)', install: (items) => `sudo apt install ${items.join(' ')}` },
   pip: { label: 'Requirements (pip)' },
 };
+
+/**
+ * Per ecosystem, the artifact tags its Files tables show, in order, with
+ * their column labels. An ecosystem listed here gets compact cells (a link
+ * per file, named by its kind, and the log) and a Files table per release;
+ * any other keeps each file's name, size and sha256 inside its cell.
+ */
+export const FILE_COLUMNS: Record<string, Array<{ tag: string; label: string }>> = {
+  pypi: [
+    { tag: 'abi_tag', label: 'ABI' },
+    { tag: 'platform_tag', label: 'platform' },
+    { tag: 'requires_python', label: 'requires_python' },
+  ],
+  npm: [
+    { tag: 'runtime', label: 'runtime' },
+    { tag: 'abi', label: 'ABI' },
+    { tag: 'platform', label: 'platform' },
+    { tag: 'arch', label: 'arch' },
+    { tag: 'libc', label: 'libc' },
+  ],
+};
+
+/** What a cell calls its state, where piwheels' words read better than the stored ones. */
+export const STATE_LABELS: Partial<Record<Cell['state'], string>> = { queued: 'pending', running: 'building' };
+
+/** The legend under the table: what each state means, for the states the page shows, in this order. */
+const STATE_NOTES: Array<[Cell['state'], string]> = [
+  ['passed', 'built'],
+  ['untestable', 'built, but its tests could not run'],
+  ['failed', 'see the log for why'],
+  ['served', 'a file built for another target installs here too'],
+  ['skipped', 'not built here, for the reason given'],
+  ['queued', 'waiting for a worker'],
+  ['running', 'a worker is building it now'],
+  ['not built', 'not attempted'],
+];
+
+/**
+ * Order target names as versions, so `cp39-…` comes before `cp313-…` and
+ * `node-v93-…` before `node-v115-…`: runs of digits compare as numbers.
+ */
+export function compareTargets(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** A build's wall time for people: `<0.1 s`, `12.3 s`, `4 min 5 s`, `1 h 2 min`. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 0.1) return '<0.1 s';
+  if (seconds < 60) return `${Math.round(seconds * 10) / 10} s`;
+  const s = Math.round(seconds);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
 
 /** Everything the home page shows. */
 export interface HomePage {
@@ -91,9 +216,20 @@ export function renderHome(data: HomePage): string {
   return page('./home', 'Home', '', { ...data, artifactSize: formatBytes(data.totals.artifact_bytes) });
 }
 
+/** An absolute URL stays as it is; a path relative to the output root is made relative to the page. */
+function pageHref(href: string, root: string): string {
+  return /^[a-z][a-z\d+.-]*:/i.test(href) ? href : `${root}${href}`;
+}
+
+/** A tag's value as a table shows it: strings and numbers as they are, anything else blank. */
+function tagText(v: unknown): string {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+}
+
 /**
  * A package page. `root` is the relative path from the page's folder back to
  * the output root (e.g. `../../../`), so the site works under any prefix.
+ * Ecosystems in {@link FILE_COLUMNS} get compact cells and Files tables.
  */
 export function renderPackage(data: PackagePage, root: string): string {
   const depKinds = [...new Set(data.versions.flatMap((v) => (v.dependencies ?? []).map((d) => d.kind)))];
@@ -109,7 +245,39 @@ export function renderPackage(data: PackagePage, root: string): string {
     latest: latest?.version ?? null,
     installs,
   };
-  return page('./package', data.displayName, root, { ...data, deps });
+  const columns = FILE_COLUMNS[data.ecosystem];
+  const releases = data.versions
+    .map((v) => {
+      const files = columns ? (v.files ?? []) : [];
+      const kinds = [...new Set(files.flatMap((f) => f.dependencies.map((d) => d.kind)))];
+      return {
+        version: v.version,
+        builds: v.builds ?? [],
+        depKinds: kinds,
+        files: files.map((f) => ({
+          ...f,
+          facts: columns!.map((c) => tagText(f.tags[c.tag])),
+          deps: kinds.map((k) => f.dependencies.find((d) => d.kind === k)?.items ?? []),
+        })),
+      };
+    })
+    .filter((r) => r.files.length || r.builds.length);
+  const links = data.usage.flatMap((u) => u.links ?? []).map((l) => ({ label: l.label, href: pageHref(l.href, root) }));
+  return page('./package', data.displayName, root, {
+    ...data,
+    deps,
+    links,
+    compact: columns !== undefined,
+    columns: columns ?? [],
+    releases,
+    detailed: new Set(releases.map((r) => r.version)),
+    stateLabels: STATE_LABELS,
+    legend: STATE_NOTES.filter(([state]) => data.versions.some((v) => !v.skip && Object.values(v.cells).some((c) => c.state === state))).map(
+      ([state, note]) => ({ state, label: STATE_LABELS[state] ?? state, note }),
+    ),
+    formatBytes,
+    formatDuration,
+  });
 }
 
 /** The packages page, `packages.html` at the output root, which searches `packages.json` in the browser. */

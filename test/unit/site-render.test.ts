@@ -18,6 +18,28 @@ describe('site rendering', () => {
     expect(html).toContain('&lt;b&gt;bold&lt;/b&gt;');
     expect(html).toContain('engines.node &quot;&gt;=22&quot; excludes Node 20');
   });
+  it('keeps files, sizes and hashes inside the cells for an ecosystem without Files tables, and links every build log', () => {
+    const html = renderPackage({
+      ...page,
+      ecosystem: 'shell',
+      versions: [{
+        version: '2.0.0', released: '2026-01-05', skip: null, yanked: false, deprecated: null,
+        cells: { t1: { state: 'passed', durationS: 0.05, buildId: 4, logUrl: '../../logs/0/4.txt.gz', files: [{ filename: 'x-2.0.0.bin', url: '../../shell/x/x-2.0.0.bin', size: 3, sha256: 'ab'.repeat(32) }] } },
+        files: [{ file: { filename: 'x-2.0.0.bin', url: '../../shell/x/x-2.0.0.bin', size: 3, sha256: 'ab'.repeat(32) }, target: 't1', buildId: 4, targets: ['t1'], tags: {}, dependencies: [], sidecars: [] }],
+        builds: [
+          { id: 4, target: 't1', status: 'passed', startedAt: '2026-01-05 10:00', durationS: 0.05, worker: 'w1', logUrl: '../../logs/0/4.txt.gz' },
+          { id: 3, target: 't1', status: 'expired', startedAt: '2026-01-05 09:00', worker: null, logUrl: '../../logs/0/3.txt.gz' },
+        ],
+      }],
+    }, '../../');
+    expect(html).toContain('<span class="state">passed</span> <span class="small">&lt;0.1 s</span>');
+    expect(html).toContain('<div class="file"><a href="../../shell/x/x-2.0.0.bin">x-2.0.0.bin</a> <span class="small">3 bytes</span><br><code class="sha">sha256:' + 'ab'.repeat(32) + '</code></div>');
+    expect(html).not.toContain('<table class="files">');
+    expect(html).toContain('<h2>Build logs</h2>');
+    expect(html).toContain('<a href="../../logs/0/3.txt.gz">log</a>');
+    // The legend explains only the states the table shows.
+    expect(html).toContain('<p class="small legend"><span class="passed">passed</span> built</p>');
+  });
   it('links the 404 page from the published root', () => {
     expect(renderNotFound('/mirror/')).toContain('href="/mirror/style.css"');
     expect(renderNotFound()).toContain('href="/index.html"');

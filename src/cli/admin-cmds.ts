@@ -26,6 +26,8 @@ export function withAdmin(cmd: Command, defaultEcosystem = 'npm'): Command {
     .option('-e, --ecosystem <name>', 'ecosystem of the package', defaultEcosystem);
 }
 
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
@@ -33,11 +35,15 @@ function out(line: string): void {
 /** Register every admin command on `program`. */
 export function registerAdmin(program: Command): void {
   withAdmin(program.command('add').description('track a package (fetches it from its source now)').argument('<names...>'))
-    .action(async (names: string[], f: AdminFlags) => {
+    .option('-a, --alias <name>', 'another spelling of the package\'s name, linked to its pages (as piw-add --alias); repeatable; one package only', collect)
+    .action(async (names: string[], f: AdminFlags & { alias?: string[] }) => {
       const t = adminTarget(f);
+      const aliases = f.alias ?? [];
+      if (aliases.length && names.length > 1) throw new KilnError('kiln add --alias names one package', 2);
       for (const name of names) {
-        const r = await adminCall<{ added: string; versions: number; queued: number }>(t, 'POST', 'packages', { ecosystem: f.ecosystem, name });
+        const r = await adminCall<{ added: string; versions: number; queued: number; aliases: string[] }>(t, 'POST', 'packages', { ecosystem: f.ecosystem, name, aliases });
         out(`added ${r.added}: ${r.versions} versions selected, ${r.queued} builds queued`);
+        if (aliases.length) out(`aliases of ${r.added}: ${r.aliases.join(', ')}`);
       }
     });
 

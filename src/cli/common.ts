@@ -26,6 +26,8 @@ export interface MasterFlags {
   pypiXmlrpc?: string;
   pypiSimple?: string;
   pypiJson?: string;
+  slaveQueue?: string;
+  fileQueue?: string;
 }
 
 const count = (_: string, prev: number | undefined) => (prev ?? 0) + 1;
@@ -46,7 +48,9 @@ export function addMasterOptions(cmd: Command): Command {
     .option('--listen <addr>', 'HOST:PORT of the worker and admin API and the website (default: 127.0.0.1:8470)')
     .option('--pypi-xmlrpc <url>', 'PyPI XML-RPC API, followed for changes (enables the pypi ecosystem; default https://pypi.org/pypi)')
     .option('--pypi-simple <url>', 'PyPI simple API, which workers build against (default https://pypi.org/simple)')
-    .option('--pypi-json <url>', 'PyPI JSON API (default https://pypi.org/pypi)');
+    .option('--pypi-json <url>', 'PyPI JSON API (default https://pypi.org/pypi)')
+    .option('--slave-queue <endpoint>', "listen for piwheels' piw-slave build machines here, e.g. tcp://*:5555 (enables the pypi ecosystem)")
+    .option('--file-queue <endpoint>', 'where piw-slaves send their wheels (default tcp://*:5556; piw-slave always uses port 5556)');
 }
 
 /** Turn master flags into a config fragment (flags win over file and environment). */
@@ -63,6 +67,8 @@ export function masterFlagsToConfig(f: MasterFlags): Record<string, Record<strin
   if (f.pypiXmlrpc) p.xmlrpc = f.pypiXmlrpc;
   if (f.pypiSimple) p.simple = f.pypiSimple;
   if (f.pypiJson) p.json = f.pypiJson;
+  if (f.slaveQueue) p.slave_queue = f.slaveQueue;
+  if (f.fileQueue) p.file_queue = f.fileQueue;
   // Naming a PyPI URL on the command line is asking for the pypi ecosystem.
   if (Object.keys(p).length) p.enabled = true;
   return { master: m, pypi: p };
@@ -88,7 +94,9 @@ export async function masterEcosystems(config: Config): Promise<MasterEcosystem[
   }
   if (config.pypi.enabled) {
     const p = config.pypi;
-    out.push(createPypiMaster({ xmlrpc: p.xmlrpc, simple: p.simple, json: p.json, packages: p.packages, devMode: config.master.dev_mode }));
+    out.push(
+      createPypiMaster({ xmlrpc: p.xmlrpc, simple: p.simple, json: p.json, packages: p.packages, devMode: config.master.dev_mode, slaveQueue: p.slave_queue, fileQueue: p.file_queue }),
+    );
   }
   return out;
 }

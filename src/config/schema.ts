@@ -15,6 +15,9 @@ const versionsPolicy = z
   .string()
   .refine((v) => v === 'latest' || v === 'all' || semver.validRange(v) !== null, 'expected "latest", "all", or a semver range such as ">=5"');
 
+/** A ZeroMQ endpoint to bind: `tcp://HOST:PORT` (`*` for every interface) or `ipc://PATH`. */
+const zmqEndpoint = z.string().regex(/^(tcp:\/\/(\*|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}|ipc:\/\/\S+)$/, 'expected a ZeroMQ endpoint such as tcp://*:5555');
+
 /** An http(s) URL (a worker cannot reach a master over ftp://). */
 const httpUrl = () => z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
@@ -65,6 +68,10 @@ export const pypiSchema = z
     json: httpUrl().default('https://pypi.org/pypi'),
     /** Empty: every project the changelog mentions, as piwheels does. */
     packages: z.array(z.string().min(1)).default([]),
+    /** piw-master's --slave-queue: when set, existing piw-slaves can connect here (ZeroMQ, e.g. `tcp://*:5555`). */
+    slave_queue: zmqEndpoint.optional(),
+    /** piw-master's --file-queue: where piw-slaves send wheels; piw-slave always uses port 5556 of its master. */
+    file_queue: zmqEndpoint.default('tcp://*:5556'),
   })
   .strict();
 

@@ -39,6 +39,12 @@ export interface SourcePackage {
   summary: string | null;
   meta: Json;
   versions: SourceVersion[];
+  /**
+   * Other spellings of the name the source saw, with when (PyPI: the names
+   * its changelog events carry). The core records them as aliases
+   * (`package_names`); `displayName` needs no entry, it counts as seen now.
+   */
+  names?: Array<{ name: string; seen: Date }>;
 }
 
 /** What the core lets a source change while it syncs. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 
 /**
@@ -7,10 +7,28 @@ import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
  * partial one: write a temp file beside it, then rename it into place.
  */
 export async function writeFileAtomic(path: string, content: string | Buffer): Promise<void> {
+  await replaceAtomic(path, (tmp) => writeFile(tmp, content));
+}
+
+/**
+ * Make `path` a symlink to `target`, replacing an older link atomically.
+ * @returns false, changing nothing, when `path` is something other than a
+ *   symlink (a real folder: two spellings that differ only in case on a
+ *   case-insensitive filesystem).
+ */
+export async function symlinkAtomic(target: string, path: string): Promise<boolean> {
+  const st = await lstat(path).catch(() => null);
+  if (st && !st.isSymbolicLink()) return false;
+  await replaceAtomic(path, (tmp) => symlink(target, tmp));
+  return true;
+}
+
+/** Create something at a temp name beside `path` with `make`, then rename it into place; the temp name never outlives a failure. */
+async function replaceAtomic(path: string, make: (tmp: string) => Promise<void>): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
   try {
-    await writeFile(tmp, content);
+    await make(tmp);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -24,9 +42,7 @@ export async function writeFileAtomic(path: string, content: string | Buffer): P
  * bytes copied), otherwise by copying to a temp name beside it first.
  */
 export async function linkFileAtomic(from: string, path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
-  try {
+  await replaceAtomic(path, async (tmp) => {
     try {
       await link(from, tmp);
     } catch (err) {
@@ -34,11 +50,7 @@ export async function linkFileAtomic(from: string, path: string): Promise<void> 
       if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
       await copyFile(from, tmp);
     }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { listPackageAliases } from '../db/queries/package-names.ts';
 import { getPackageById, listPackages, type PackageRow } from '../db/queries/packages.ts';
 import { queueLengths } from '../db/queries/pending.ts';
 import { totals } from '../db/queries/stats.ts';
@@ -17,7 +18,7 @@ import { renderHome, renderNotFound, renderPackage, renderPackages, stylesheet, 
 import { packageDir, packageJsonPath, rootFrom } from '../site/paths.ts';
 import { searchIndex, type SearchPackage } from '../site/search.ts';
 import { isSitemapPart, SITEMAP_LIMIT, sitemapFiles, siteUrl } from '../site/sitemap.ts';
-import { linkFileAtomic, outputFile, writeFileAtomic } from './atomic-write.ts';
+import { linkFileAtomic, outputFile, symlinkAtomic, writeFileAtomic } from './atomic-write.ts';
 import { ecosystemOf, type MasterContext } from './context.ts';
 import { loadPackageModel } from './package-model.ts';
 
@@ -67,14 +68,53 @@ export async function publishPackage(ctx: MasterContext, pkg: PackageRow): Promi
   await writeFileAtomic(outputFile(ctx.paths.outputPath, pageRel), renderPackage(model.page, root));
   await writeFileAtomic(outputFile(ctx.paths.outputPath, jsonRel), `${JSON.stringify(packageJson(model.page, relBySha, ctx.baseUrl), null, 1)}\n`);
 
+  // Other spellings of the name link to the package's folders, as piwheels' symlinks do.
+  const links = aliasLinks([...files.keys(), pageRel], pkg.name, await listPackageAliases(ctx.db, pkg.id, pkg.name));
+  for (const [rel, target] of links) {
+    if (!(await symlinkAtomic(target, outputFile(ctx.paths.outputPath, rel)))) {
+      ctx.log.child({ module: 'publish' }).warn({ package: pkg.name, path: rel }, 'alias link left out: a real folder has that name');
+      links.delete(rel);
+    }
+  }
+
   // Remove what this package published before but no longer does (removed versions, rebuilt files).
-  const now = new Set([...files.keys(), pageRel, jsonRel]);
+  const now = new Set([...files.keys(), pageRel, jsonRel, ...links.keys()]);
   const manifest = manifestPath(ctx.paths.outputPath, pkg);
   if (existsSync(manifest)) {
     const before = JSON.parse(await readFile(manifest, 'utf8')) as string[];
     for (const rel of before) if (!now.has(rel)) await rm(outputFile(ctx.paths.outputPath, rel), { force: true });
   }
   await writeFileAtomic(manifest, JSON.stringify([...now]));
+}
+
+/**
+ * The alias links of one package: each folder it publishes that is named
+ * after it and has an index page of its own (`project/<name>/`,
+ * `pypi/simple/<name>/`, `packages/pypi/<name>/`; the outermost one, so a
+ * package named `json` does not link its own `json/` subfolder) gets a
+ * sibling per alias, a symlink to that folder, so an old spelling's URLs
+ * work on any web server that follows symlinks. Aliases that cannot be a
+ * folder name (empty, with a slash, or hidden) are left out.
+ * @param files output-relative files the package publishes.
+ * @returns output-relative link path → link target (the folder's own name, so the link is relative).
+ */
+export function aliasLinks(files: Iterable<string>, name: string, aliases: string[]): Map<string, string> {
+  const usable = aliases.filter((a) => a && a !== name && !/[/\\]/.test(a) && !a.startsWith('.'));
+  const rels = new Set(files);
+  const parents = new Set<string>();
+  for (const rel of rels) {
+    const parts = rel.split('/');
+    for (let i = 0; i < parts.length - 1; i++) {
+      if (parts[i] !== name) continue;
+      const folder = parts.slice(0, i + 1).join('/');
+      if (!rels.has(`${folder}/index.html`) && !rels.has(`${folder}/index.json`)) continue;
+      parents.add(parts.slice(0, i).join('/'));
+      break;
+    }
+  }
+  const links = new Map<string, string>();
+  for (const parent of parents) for (const a of usable) links.set(parent ? `${parent}/${a}` : a, name);
+  return links;
 }
 
 /** The package's JSON document: versions → targets → status, reason, duration and files with sha256 and URL. */

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -8,6 +9,49 @@ import type { MasterContext } from './context.ts';
 
 const NEGOTIATED = Symbol('kiln.negotiatedContentType');
 type NegotiatedRequest = { [NEGOTIATED]?: string };
+
+/** Alias links sit at most this deep (`packages/<eco>/<alias>`), so longer paths cost no more lookups. */
+const ALIAS_DEPTH = 3;
+
+/**
+ * Where a site path should go when one of its first folders is an alias link
+ * (a symlink to a sibling folder, which the publisher makes for other
+ * spellings of a package's name): the same path through the link's target,
+ * so clients and search engines learn the one canonical URL. Spellings
+ * never recorded get no redirect: pip normalises a name before it asks
+ * the simple index (PEP 503), so only a recorded spelling can be in an
+ * old link.
+ * @param root the output path.
+ * @param url the request's path and query, e.g. `/project/Foo_Bar/json/?x`.
+ * @returns the URL to redirect to, or null when no folder on the way is an alias link.
+ */
+export async function aliasRedirect(root: string, url: string): Promise<string | null> {
+  const [path, ...query] = url.split('?');
+  const parts = path!.split('/');
+  let dir = root;
+  for (let i = 1; i < parts.length && i <= ALIAS_DEPTH; i++) {
+    let seg: string;
+    try {
+      seg = decodeURIComponent(parts[i]!);
+    } catch {
+      return null;
+    }
+    if (!seg || seg.startsWith('.') || /[/\\]/.test(seg)) return null;
+    const here = join(dir, seg);
+    const st = await lstat(here).catch(() => null);
+    if (!st) return null;
+    if (st.isSymbolicLink()) {
+      const target = await readlink(here);
+      // Only the publisher's sibling links: anything else a deployment put there is served as it is.
+      if (!target || target.includes('/') || target.startsWith('.')) return null;
+      parts[i] = encodeURIComponent(target);
+      return [parts.join('/'), ...query].join('?');
+    }
+    if (!st.isDirectory()) return null;
+    dir = here;
+  }
+  return null;
+}
 
 /**
  * The master's HTTP server: the worker and admin API under `/api/v1`, and
@@ -59,6 +103,12 @@ export function createServer(ctx: MasterContext, serveSite: boolean): FastifyIns
   });
 
   if (serveSite) {
+    // Another spelling of a package's name (an alias link in the output path) gets a 301 to the canonical folder.
+    app.addHook('onRequest', async (req, reply) => {
+      if ((req.method !== 'GET' && req.method !== 'HEAD') || req.originalUrl.startsWith('/api/')) return;
+      const to = await aliasRedirect(ctx.paths.outputPath, req.originalUrl);
+      if (to) return reply.redirect(to, 301);
+    });
     app.register(fastifyStatic, {
       root: ctx.paths.outputPath,
       wildcard: true,

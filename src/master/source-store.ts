@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { recordPackageNames } from '../db/queries/package-names.ts';
 import { ensurePackage, getPackage, listPackages, setPackageSyncError, updatePackageFromSource } from '../db/queries/packages.ts';
 import { unqueueVersions } from '../db/queries/pending.ts';
 import { getSetting, setSetting } from '../db/queries/settings.ts';
@@ -24,8 +25,11 @@ export function createSourceStore(ctx: MasterContext, ecosystem: string, log: Lo
         const pkg = (await getPackage(q, ecosystem, src.name)) ?? (await ensurePackage(q, ecosystem, src.name, src.displayName));
         // One writer per package at a time (a sync and a kiln add or skip of the same package on PostgreSQL).
         await q.query('SELECT 1 FROM packages WHERE id = $1 FOR UPDATE', [pkg.id]);
-        await updatePackageFromSource(q, pkg.id, { displayName: src.displayName, summary: src.summary, meta: src.meta });
-        const fresh = { ...pkg, display_name: src.displayName, summary: src.summary, meta: src.meta };
+        const meta = src.meta;
+        await updatePackageFromSource(q, pkg.id, { displayName: src.displayName, summary: src.summary, meta });
+        // The display name is upstream's current spelling, seen now: by construction the spelling seen last.
+        await recordPackageNames(q, pkg.id, [...(src.names ?? []), { name: src.displayName, seen: null }]);
+        const fresh = { ...pkg, display_name: src.displayName, summary: src.summary, meta };
         for (const v of src.versions) await upsertVersion(q, pkg.id, v);
         const gone = await skipVersionsNotIn(q, pkg.id, src.versions.map((v) => v.version), goneReason);
         if (gone.length) await unqueueVersions(q, gone);

@@ -46,7 +46,7 @@ const wheelIn = (dir: string | null, prefix: string): string | null => {
  * wheel from Debian's `python3-wheel-whl`. A null file is missing; `apt`
  * names the package that provides it.
  */
-function seedWheels(python = 'python3'): { file: string | null; apt: string }[] {
+export function seedWheels(python = 'python3'): { file: string | null; apt: string }[] {
   return [
     { file: wheelIn(ensurepipBundled(python), 'setuptools-') ?? wheelIn(PYTHON_WHEELS_DIR, 'setuptools-'), apt: 'python3-setuptools-whl' },
     { file: wheelIn(PYTHON_WHEELS_DIR, 'wheel-'), apt: 'python3-wheel-whl' },

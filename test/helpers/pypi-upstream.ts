@@ -43,6 +43,8 @@ export interface AddFileOptions {
   content?: Buffer;
   /** Wheel tags, default `py3-none-any`. */
   tags?: string;
+  /** The file's own name (a real wheel's); default made from the project's name, the version and `tags`. */
+  filename?: string;
 }
 
 /** The mutable model behind the fake PyPI. */
@@ -81,7 +83,7 @@ export class PypiUpstreamModel {
       this.event(p.name, version, 'new release');
     }
     const dist = wheelDistName(normalizePypiName(p.name));
-    const filename = opts.kind === 'sdist' ? `${dist}-${version}.tar.gz` : `${dist}-${version}-${opts.tags ?? 'py3-none-any'}.whl`;
+    const filename = opts.filename ?? (opts.kind === 'sdist' ? `${dist}-${version}.tar.gz` : `${dist}-${version}-${opts.tags ?? 'py3-none-any'}.whl`);
     const content = opts.content ?? Buffer.from(`${filename} contents`);
     const serial = this.event(p.name, version, `add ${opts.kind === 'sdist' ? 'source' : 'py3'} file ${filename}`);
     const f: UpstreamFileModel = {
@@ -96,6 +98,17 @@ export class PypiUpstreamModel {
     };
     files.push(f);
     return f;
+  }
+
+  /**
+   * Change how the project spells its name (`Foo_Bar` → `foo.bar`), as an
+   * upload whose metadata spells it anew does on PyPI. No event is logged:
+   * the next one (an upload, a yank) carries the new spelling.
+   */
+  rename(name: string, spelling: string): void {
+    const p = this.project(name);
+    if (normalizePypiName(spelling) !== normalizePypiName(p.name)) throw new Error(`${spelling} is not a spelling of ${p.name}`);
+    p.name = spelling;
   }
 
   yank(name: string, version: string, reason: string | null = null): void {
@@ -166,8 +179,12 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.end(body);
 }
 
-/** Serve a model on 127.0.0.1 at a free port. */
-export async function startPypiUpstream(model: PypiUpstreamModel): Promise<PypiUpstream> {
+/**
+ * Serve a model over HTTP.
+ * @param listen where: 127.0.0.1 and a free port unless given (the demo's fixed port).
+ * @throws Error (EADDRINUSE…) when it cannot listen there.
+ */
+export async function startPypiUpstream(model: PypiUpstreamModel, listen: { host?: string; port?: number } = {}): Promise<PypiUpstream> {
   const failures: Array<{ match: RegExp | null; status: number }> = [];
   const state: PypiUpstream = {
     url: '',
@@ -178,7 +195,12 @@ export async function startPypiUpstream(model: PypiUpstreamModel): Promise<PypiU
     xmlrpc: true,
     failNext: (...s) => void failures.push(...s.map((status) => ({ match: null, status }))),
     failMatching: (match, ...s) => void failures.push(...s.map((status) => ({ match, status }))),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Idle keep-alive connections (pip's, the master's) would hold close() open.
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -255,9 +277,16 @@ export async function startPypiUpstream(model: PypiUpstreamModel): Promise<PypiU
       return send(res, 404, 'text/plain', 'not found\n');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = listen.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
-  state.url = `http://127.0.0.1:${port}`;
+  state.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   state.xmlrpcUrl = `${state.url}/pypi`;
   state.simpleUrl = `${state.url}/simple/`;
   state.jsonUrl = `${state.url}/pypi`;

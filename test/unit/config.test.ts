@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configFromEnv, loadConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { masterFlagsToConfig } from '../../src/cli/common.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-config-'));
 function file(text: string): string {
@@ -46,6 +47,7 @@ describe('config', () => {
     ['[nope]\nx = 1', /unknown key nope/],
     ['[npm]\nregistry = "not a url"', /npm\.registry: expected an http\(s\) URL/],
     ['[master\n', /\.toml: /],
+    ['[pypi]\nslave_queue = "5555"', /pypi\.slave_queue: expected a ZeroMQ endpoint such as tcp:\/\/\*:5555/],
   ];
   for (const [text, re] of bad) {
     it(`rejects ${JSON.stringify(text)} with one readable line`, () => {
@@ -63,6 +65,12 @@ describe('config', () => {
       expect(msg.startsWith(f)).toBe(true);
     });
   }
+
+  it('takes piw-master\'s --slave-queue and --file-queue, which enable pypi', () => {
+    const { config } = loadConfig(file(''), masterFlagsToConfig({ slaveQueue: 'tcp://*:5555' }), env);
+    expect(config.pypi).toMatchObject({ enabled: true, slave_queue: 'tcp://*:5555', file_queue: 'tcp://*:5556' });
+    expect(loadConfig(file(''), {}, { KILN_PYPI_SLAVE_QUEUE: 'tcp://10.0.0.1:6000' }).config.pypi.slave_queue).toBe('tcp://10.0.0.1:6000');
+  });
 
   it('reads environment values by the key\'s type and ignores variables that are not config keys', () => {
     const { config } = loadConfig(undefined, {}, { KILN_NPM_VERSIONS: '5', KILN_WORKER_NAME: '42', KILN_MASTER_URL: 'http://x', KILN_ADMIN_TOKEN: 't', KILN_MASTER_DEV_MODE: '1' });

@@ -40,7 +40,8 @@ import type {
   UsageBlock,
   VersionInfo,
 } from '../types.ts';
-import { isAbsurdName, MAX_NAME_LENGTH, normalizePypiName } from './names.ts';
+import { isAbsurdName, isValidProjectName, MAX_NAME_LENGTH, normalizePypiName } from './names.ts';
+import { SlaveDriver } from './piwheels/slave-driver.ts';
 import { indexFiles, negotiate, repositoryFiles } from './repository.ts';
 import { negotiateProjectJson, siteFiles, upstreamProjectUrl } from './site-json.ts';
 import { fetchSimpleIndex, fetchSimpleProject } from './simple-api.ts';
@@ -84,6 +85,13 @@ export interface PypiMasterOptions {
   maxBatches?: number;
   /** Packages fetched at once (default 4). */
   concurrency?: number;
+  /**
+   * piwheels' slave queue endpoint (`--slave-queue`, e.g. `tcp://*:5555`):
+   * when set, existing piw-slave machines can build for this master.
+   */
+  slaveQueue?: string;
+  /** piwheels' file queue endpoint (`--file-queue`, default `tcp://*:5556`, the port piw-slave sends files to). */
+  fileQueue?: string;
 }
 
 /** What the worker receives in `Job.spec` for a PyPI build. */
@@ -134,6 +142,22 @@ export function isRemoval(action: string): boolean {
 /** Order events by timestamp, then serial (PyPI's serials and timestamps disagree). */
 export function orderEvents(events: ChangelogEvent[]): ChangelogEvent[] {
   return [...events].sort((a, b) => a.timestamp - b.timestamp || a.serial - b.serial);
+}
+
+/**
+ * The package with the spellings its changelog events carry, each at its
+ * latest event time (`SourcePackage.names`, which the core records as
+ * aliases); names that are not valid project names are left out, as they
+ * cannot be folder names.
+ */
+export function withSeenNames(pkg: SourcePackage, events: ChangelogEvent[]): SourcePackage {
+  const latest = new Map<string, number>();
+  for (const e of events) {
+    if (!isValidProjectName(e.name) || normalizePypiName(e.name) !== pkg.name) continue;
+    latest.set(e.name, Math.max(latest.get(e.name) ?? -Infinity, e.timestamp));
+  }
+  if (latest.size === 0) return pkg;
+  return { ...pkg, names: [...latest].map(([name, ts]) => ({ name, seen: new Date(ts * 1000) })) };
 }
 
 /** Whether dev mode keeps (builds) a package: listed in `packages`, or a 1-in-256 sample by name hash. */
@@ -219,7 +243,7 @@ export function createPypiMaster(opts: PypiMasterOptions): MasterEcosystem {
       return;
     }
     if (pkg) {
-      await store.applyPackage(pkg, REMOVED);
+      await store.applyPackage(withSeenNames(pkg, events), REMOVED);
     } else if (events.some((e) => isRemoval(e.action))) {
       await store.removePackage(norm, REMOVED);
     } else {
@@ -277,7 +301,7 @@ export function createPypiMaster(opts: PypiMasterOptions): MasterEcosystem {
   async function syncSimple(store: SourceStore, log: Logger, signal: AbortSignal): Promise<void> {
     const listing = await fetchSimpleIndex(fetchImpl, simpleUrl, signal);
     const present = new Set<string>();
-    const todo: Array<{ norm: string; lastSerial: number | null }> = [];
+    const todo: Array<{ norm: string; spelling: string; lastSerial: number | null }> = [];
     for (const p of listing) {
       if (isAbsurdName(p.name)) {
         log.warn({ name: p.name.slice(0, 80) + '…', length: p.name.length }, `PyPI name over ${MAX_NAME_LENGTH} characters ignored`);
@@ -287,12 +311,13 @@ export function createPypiMaster(opts: PypiMasterOptions): MasterEcosystem {
       if (!follows(norm)) continue;
       present.add(norm);
       if (p.lastSerial !== null && simpleSerials.get(norm) === p.lastSerial) continue;
-      todo.push({ norm, lastSerial: p.lastSerial });
+      todo.push({ norm, spelling: p.name, lastSerial: p.lastSerial });
     }
-    await pool(todo, concurrency, signal, async ({ norm, lastSerial }) => {
+    await pool(todo, concurrency, signal, async ({ norm, spelling, lastSerial }) => {
       let pkg: SourcePackage | null;
       try {
-        pkg = await fetchSimpleProject(fetchImpl, simpleUrl, norm, signal);
+        // The listing spells names as the project does; project pages (PEP 691) give only the normalised name.
+        pkg = await fetchSimpleProject(fetchImpl, simpleUrl, spelling, signal);
       } catch (err) {
         if (signal.aborted || retryable(err)) throw err;
         await store.recordSyncError(norm, errorText(err));
@@ -372,6 +397,13 @@ export function createPypiMaster(opts: PypiMasterOptions): MasterEcosystem {
 
     siteFiles(input: RepositoryInput): RepositoryFiles {
       return siteFiles(input, upstreamProjectUrl(jsonUrl, input.packageName || input.displayName));
+    },
+
+    async attachWorkers(gateway) {
+      if (!opts.slaveQueue) return { close: async () => undefined };
+      const driver = new SlaveDriver(gateway('piw-slave'), { slaveQueue: opts.slaveQueue, fileQueue: opts.fileQueue ?? 'tcp://*:5556', simpleUrl });
+      await driver.start();
+      return driver;
     },
 
     serves(artifact: { filename: string }, target: TargetInfo): boolean {

@@ -141,7 +141,9 @@ function fileFromAnchor(a: Anchor, pageUrl: string): UpstreamFile {
 /**
  * Fetch one project page (`<simple>/<normalised>/`) as a SourcePackage.
  * Release times come from PEP 700 `upload-time` (1970 when absent); the
- * summary is unknown to this API (null).
+ * summary is unknown to this API (null). The display name is `name` as
+ * given (pass the listing's spelling), unless the page names the project
+ * in another form than the normalised one.
  * @returns null when the index has no such project.
  * @throws UpstreamError on HTTP failures.
  */
@@ -158,7 +160,9 @@ export async function fetchSimpleProject(
   let displayName = name;
   let files: UpstreamFile[];
   if (page.kind === 'json') {
-    if (typeof page.body.name === 'string') displayName = page.body.name;
+    // PyPI's project pages name the project normalised: a spelling the caller has (from the listing) is better.
+    const pageName = page.body.name;
+    if (typeof pageName === 'string' && (name === norm || pageName !== norm)) displayName = pageName;
     const raw = Array.isArray(page.body.files) ? (page.body.files as Array<Record<string, unknown>>) : [];
     files = raw.map((f) => fileFromJson(f ?? {}, url)).filter((f): f is UpstreamFile => f !== null);
   } else {

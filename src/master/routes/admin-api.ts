@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { deleteEndedBuilds, listRunning, requestCancel } from '../../db/queries/builds.ts';
+import { listPackageAliases, NEVER_SEEN, recordPackageNames } from '../../db/queries/package-names.ts';
 import { deletePackage, ensurePackage, getPackage, setPackageSkip, type PackageRow } from '../../db/queries/packages.ts';
 import { queueLengths, unqueuePackage, unqueueVersions } from '../../db/queries/pending.ts';
 import { getSetting, setSetting } from '../../db/queries/settings.ts';
@@ -69,11 +70,17 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
     if (!m || !sameSecret(m[1]!, ctx.adminToken)) throw httpErrors.unauthorized();
   });
 
+  // `aliases`: other spellings of the name to link to the package (piw-add --alias); each must normalise to it.
+  const addBody = pkgRef.extend({ aliases: z.array(z.string().min(1).max(300)).max(100).default([]) });
   app.post('/packages', async (req) => {
-    const ref = parseBody(pkgRef, req.body);
+    const ref = parseBody(addBody, req.body);
     if (!ctx.ecosystems.has(ref.ecosystem)) throw httpErrors.unknownEcosystem(ref.ecosystem);
     const eco = ecosystemOf(ctx, ref.ecosystem);
     const wanted = eco.normalizeName(ref.name);
+    for (const alias of ref.aliases) {
+      if (eco.normalizeName(alias) !== wanted) throw httpErrors.badRequest(`alias ${JSON.stringify(alias)} is not a spelling of ${wanted} (it normalises to ${eco.normalizeName(alias)})`);
+      if (/[/\\\s]/.test(alias) || alias.startsWith('.')) throw httpErrors.badRequest(`alias ${JSON.stringify(alias)} cannot be a folder name`);
+    }
     let src;
     try {
       src = await eco.fetchPackage(wanted, AbortSignal.timeout(60_000));
@@ -85,8 +92,17 @@ function adminRoutes(app: FastifyInstance, ctx: MasterContext, publisher: Publis
     await ensurePackage(ctx.db, ref.ecosystem, src.name, src.displayName);
     await createSourceStore(ctx, ref.ecosystem, log, (id) => publisher.package(id)).applyPackage(src, 'no longer listed upstream');
     const pkg = (await getPackage(ctx.db, ref.ecosystem, src.name))!;
-    log.info({ package: src.name }, 'package added');
-    return { added: src.name, versions: src.versions.length, queued: await ctx.db.query('SELECT 1 FROM pending p JOIN versions v ON v.id = p.version_id WHERE v.package_id = $1', [pkg.id]).then((r) => r.length) };
+    if (ref.aliases.length) {
+      await recordPackageNames(ctx.db, pkg.id, ref.aliases.map((name) => ({ name, seen: NEVER_SEEN })));
+      publisher.package(pkg.id);
+    }
+    log.info({ package: src.name, aliases: ref.aliases }, 'package added');
+    return {
+      added: src.name,
+      versions: src.versions.length,
+      queued: await ctx.db.query('SELECT 1 FROM pending p JOIN versions v ON v.id = p.version_id WHERE v.package_id = $1', [pkg.id]).then((r) => r.length),
+      aliases: await listPackageAliases(ctx.db, pkg.id, pkg.name),
+    };
   });
 
   app.delete('/packages', async (req) => {

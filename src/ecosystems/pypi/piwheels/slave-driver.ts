@@ -277,7 +277,10 @@ export class SlaveDriver {
     b.durationMs = Math.round(r.durationS * 1000);
     b.files = r.files;
     await s.worker.appendLog(b.id, `${r.output}${r.output.endsWith('\n') || !r.output ? '' : '\n'}[kiln] built by piw-slave ${s.worker.name} (${s.hello.abi}, ${s.hello.platform}) in ${r.durationS.toFixed(1)} s\n`);
-    if (!r.status) return this.fail(s, b, `pip wheel failed on piw-slave ${s.worker.name}${firstPipError(r.output) ? `: ${firstPipError(r.output)}` : ''}`);
+    if (!r.status) {
+      const first = firstPipError(r.output);
+      return this.fail(s, b, `pip wheel failed on piw-slave ${s.worker.name}${first ? `: ${first}` : ''}`);
+    }
     if (!r.files.length) return this.fail(s, b, 'the piw-slave reported success but built no wheel');
     for (const f of r.files) {
       const why = !/^[0-9a-fA-F]{64}$/.test(f.sha256) ? 'its sha256 is not 64 hex digits' : f.size > MAX_FILE_BYTES ? `it is larger than ${MAX_FILE_BYTES} bytes` : null;

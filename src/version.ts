@@ -12,4 +12,4 @@ export const KILN_VERSION: string = (
 export const PROTOCOL_VERSION = 1;
 
 /** Newest database schema version this Kiln understands; equals the highest numbered migration. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;

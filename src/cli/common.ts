@@ -7,6 +7,8 @@ import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createNpmMaster, createNpmWorker, defaultNpmRegistry } from '../ecosystems/npm/index.ts';
 import { createPypiMaster, createPypiWorker } from '../ecosystems/pypi/index.ts';
+import { createDebianMaster, debianCacheDir } from '../ecosystems/debian/master.ts';
+import { createDebianWorker } from '../ecosystems/debian/worker.ts';
 import type { MasterEcosystem, WorkerEcosystem } from '../ecosystems/types.ts';
 import { KilnError } from '../errors.ts';
 import { createLogger, levelFromVerbosity } from '../log.ts';
@@ -98,15 +100,24 @@ export async function masterEcosystems(config: Config): Promise<MasterEcosystem[
       createPypiMaster({ xmlrpc: p.xmlrpc, simple: p.simple, json: p.json, packages: p.packages, devMode: config.master.dev_mode, slaveQueue: p.slave_queue, fileQueue: p.file_queue }),
     );
   }
+  if (config.debian.enabled) {
+    out.push(createDebianMaster(config.debian, { cacheDir: debianCacheDir(resolve(config.master.data_dir)) }));
+  }
   return out;
 }
 
-/** The worker-side ecosystems named in the config. @throws KilnError for an unknown name. */
-export function workerEcosystems(names: string[]): WorkerEcosystem[] {
+/**
+ * The worker-side ecosystems named in the config.
+ * @param debianSections the sections a `debian` worker tests (`[worker] debian_sections`).
+ * @param log gets the ecosystems' warnings (e.g. why a debian worker declares no targets).
+ * @throws KilnError for an unknown name.
+ */
+export function workerEcosystems(names: string[], debianSections: string[] = [], log?: Logger): WorkerEcosystem[] {
   return names.map((n) => {
     if (n === 'npm') return createNpmWorker();
     if (n === 'pypi') return createPypiWorker();
-    throw new KilnError(`unknown ecosystem ${n}; this Kiln builds: npm, pypi`, 2);
+    if (n === 'debian') return createDebianWorker({ sections: debianSections, log });
+    throw new KilnError(`unknown ecosystem ${n}; this Kiln builds: npm, pypi, debian`, 2);
   });
 }
 

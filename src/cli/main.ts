@@ -9,6 +9,7 @@ import { registerAdmin } from './admin-cmds.ts';
 import { registerImport } from './import-cmd.ts';
 import { registerInitdb } from './initdb-cmd.ts';
 import { registerMaster } from './master-cmd.ts';
+import { registerPiupartsMaster } from './piuparts-master-cmd.ts';
 import { registerUp } from './up-cmd.ts';
 import { registerWorker } from './worker-cmd.ts';
 
@@ -26,6 +27,7 @@ registerWorker(program);
 registerInitdb(program);
 registerAdmin(program);
 registerImport(program);
+registerPiupartsMaster(program);
 
 try {
   await program.parseAsync(process.argv);

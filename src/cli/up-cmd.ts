@@ -66,7 +66,12 @@ export function registerUp(program: Command): void {
         worker = spawn(process.execPath, [KILN_BIN, 'worker', '--master', master.url, '--name', 'local', '-q', '--hide', master.ctx.paths.dataDir], {
           stdio: ['ignore', 'inherit', 'inherit'],
           // The local worker builds for every ecosystem this master runs.
-          env: { ...process.env, KILN_WORKER_TOKEN: token, KILN_WORKER_ECOSYSTEMS: [...master.ctx.ecosystems.keys()].join(',') },
+          env: {
+            ...process.env,
+            KILN_WORKER_TOKEN: token,
+            KILN_WORKER_ECOSYSTEMS: [...master.ctx.ecosystems.keys()].join(','),
+            KILN_WORKER_DEBIAN_SECTIONS: Object.keys(config.debian.sections).join(','),
+          },
         });
         worker.on('exit', (code, sig) => {
           if (stopping) return;

@@ -19,6 +19,7 @@ interface WorkerFlags {
   verbose?: number;
   quiet?: number;
   logFile?: string;
+  debianSection?: string[];
 }
 
 /** `kiln worker --master URL --token T`: build what the master hands out. */
@@ -34,6 +35,7 @@ export function registerWorker(program: Command): void {
     .option('--work-dir <dir>', 'parent directory of the per-build directories (default: system temp)')
     .option('--sandbox <mode>', 'auto (bubblewrap when installed), bwrap, or none')
     .option('--keep', 'keep build directories after each build')
+    .option('--debian-section <name>', 'a Debian section to test with piuparts (repeatable; [worker] debian_sections)', (v: string, p: string[] = []) => [...p, v])
     .option('--hide <dir>', 'a folder builds must not see inside the sandbox, e.g. a master data dir on this machine (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('-q, --quiet', 'less output', (_: string, p: number | undefined) => (p ?? 0) + 1)
     .option('-v, --verbose', 'more output', (_: string, p: number | undefined) => (p ?? 0) + 1)
@@ -46,6 +48,7 @@ export function registerWorker(program: Command): void {
       if (f.label) flags.labels = f.label;
       if (f.workDir) flags.work_dir = f.workDir;
       if (f.sandbox) flags.sandbox = f.sandbox;
+      if (f.debianSection) flags.debian_sections = f.debianSection;
       const { config } = loadConfig(f.config, { worker: flags });
       const w = config.worker;
       if (!w.master) throw new KilnError('kiln worker needs --master URL', 2);
@@ -64,7 +67,7 @@ export function registerWorker(program: Command): void {
         labels: w.labels,
         workDir: w.work_dir,
         sandbox: w.sandbox,
-        ecosystems: workerEcosystems(w.ecosystems),
+        ecosystems: workerEcosystems(w.ecosystems, w.debian_sections, log),
         log,
         signal: ac.signal,
         keepWorkDirs: f.keep,

@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { z } from 'zod';
+import { debianSchema, SECTION_NAME } from '../ecosystems/debian/section-config.ts';
 
 /**
  * The shape of `kiln.toml` after defaults. Every key can also be set as
@@ -85,15 +86,18 @@ export const workerSchema = z
     work_dir: z.string().optional(),
     sandbox: z.enum(['auto', 'bwrap', 'none']).default('auto'),
     ecosystems: z.array(z.string()).default(['npm']),
+    /** Debian sections this worker tests (piuparts-slave's `sections`); `kiln up` passes the master's. */
+    debian_sections: z.array(z.string().regex(SECTION_NAME, 'section names are lower-case letters, digits and . _ + -')).default([]),
   })
   .strict();
 
-/** The whole `kiln.toml`: `[master]`, `[npm]` and `[worker]`, each with defaults; unknown keys are errors. */
+/** The whole `kiln.toml`: `[master]`, `[npm]`, `[pypi]`, `[debian]` and `[worker]`, each with defaults; unknown keys are errors. */
 export const configSchema = z
   .object({
     master: masterSchema.default(masterSchema.parse({})),
     npm: npmSchema.default(npmSchema.parse({})),
     pypi: pypiSchema.default(pypiSchema.parse({})),
+    debian: debianSchema.default(debianSchema.parse({})),
     worker: workerSchema.default(workerSchema.parse({})),
   })
   .strict();
@@ -106,5 +110,7 @@ export type MasterConfig = Config['master'];
 export type NpmConfig = Config['npm'];
 /** The `[pypi]` section. */
 export type PypiConfig = Config['pypi'];
+/** The `[debian]` section. */
+export type { DebianConfig } from '../ecosystems/debian/section-config.ts';
 /** The `[worker]` section. */
 export type WorkerConfig = Config['worker'];

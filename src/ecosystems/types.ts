@@ -190,6 +190,66 @@ export interface MasterEcosystem {
    * close() is awaited at shutdown.
    */
   attachWorkers?(gateway: (tokenName: string) => WorkerGateway): Promise<{ close(): Promise<void> }>;
+  /**
+   * True when whether a version may be queued depends on other packages'
+   * results (Debian: only `waiting-to-be-tested` packages, by how many wait
+   * on them). The core then never queues this ecosystem's versions itself;
+   * the ecosystem plans each target's queue through `host.setQueue` in
+   * {@link MasterEcosystem.start}.
+   */
+  readonly plansQueue?: boolean;
+  /**
+   * Start the ecosystem's own work inside the master (Debian: state
+   * computation, queue planning, rescheduling, reports), once the master
+   * listens and before foreign workers attach. The returned close() is
+   * awaited at shutdown.
+   */
+  start?(host: EcosystemHost): Promise<{ close(): Promise<void> }>;
+}
+
+/**
+ * What the master lends an ecosystem that does section-wide work of its own
+ * ({@link MasterEcosystem.start}). The database is Kiln's; an ecosystem
+ * reads the core tables and writes only its own (`debian_*`), the queue
+ * through `setQueue`, and results through a WorkerGateway.
+ */
+export interface EcosystemHost {
+  db: import('../db/connect.ts').Db;
+  log: Logger;
+  /** The master's private data directory (not published). */
+  dataDir: string;
+  /** The published output root. */
+  outputPath: string;
+  /** Base URL the output root is served at. */
+  baseUrl(): string;
+  /** Build timeout, s, and lease, s, from the master's config. */
+  buildTimeoutS: number;
+  /**
+   * Replace one target's queue with these versions (ids), highest priority
+   * claimed first. @returns how many rows were newly queued.
+   */
+  setQueue(target: string, entries: Array<{ versionId: number; priority: number }>): Promise<number>;
+  /** Called with each ended build of this ecosystem: id, status, package id. */
+  onFinished(listener: (e: { buildId: number; packageId: number; status: string }) => void): void;
+  /** Called after each sync of this ecosystem's source. */
+  onSynced(listener: () => void): void;
+  /** Republish one package's pages. */
+  publishPackage(packageId: number): void;
+  /** Output-relative path of an ended build's published (gzipped) log. */
+  logPath(buildId: number): string;
+  /** Write one file under the output root, atomically (readers never see half a file). */
+  writeOutput(rel: string, content: string | Buffer): Promise<void>;
+  /** Delete one file under the output root, if it exists. */
+  removeOutput(rel: string): Promise<void>;
+  /** Republish the home page and the ecosystems' index files (indexFiles). */
+  publishHome(): void;
+  /**
+   * A periodic task (first run after `everyMs`) that can also be run on
+   * demand; runs never overlap and errors are logged. Stopped at shutdown
+   * by the ecosystem's close().
+   * @param everyMs period, ms.
+   */
+  every(label: string, everyMs: number, task: () => Promise<void>): { start(firstMs?: number): void; runNow(): Promise<void>; stop(): Promise<void> };
 }
 
 /** A job as a foreign worker gets it (no ecosystem spec: its own protocol says what to build). */
@@ -203,7 +263,7 @@ export interface ForeignJob {
 
 /** How a foreign worker's build ended. */
 export interface ForeignResult {
-  status: 'passed' | 'failed' | 'cancelled';
+  status: 'passed' | 'failed' | 'untestable' | 'cancelled';
   /** Build time, ms. */
   durationMs: number;
   failureReason: string | null;
@@ -224,8 +284,16 @@ export interface ForeignWorker {
   touch(): Promise<void>;
   /** Whether an operator paused the farm. */
   paused(): Promise<boolean>;
-  /** The next build for this worker's targets, or null; the build holds a short lease until the first renew. */
-  claim(): Promise<ForeignJob | null>;
+  /**
+   * The next build for this worker's targets, or null; the build holds a
+   * short lease until the first renew.
+   * @param holdS hold the build this long (s) without renewing instead: a
+   *   reservation, as piuparts-slaves make them, ended by a result, a
+   *   release, or the lease running out.
+   */
+  claim(holdS?: number): Promise<ForeignJob | null>;
+  /** Give a claimed build back untested: it is queued again as if never claimed. */
+  release(buildId: number): Promise<void>;
   /** Renew the build's lease. @returns false when the worker must stop (cancelled, timed out, or no longer its build). */
   renew(buildId: number): Promise<boolean>;
   /** Append text to the build's log. */
@@ -287,6 +355,13 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Let the command reach the network (default true). */
   network?: boolean;
+  /**
+   * Run inside bubblewrap when the worker uses it (default true). `false`
+   * runs the command directly, with the worker's own rights (piuparts
+   * needs real root to build chroots); output streaming, the timeout and
+   * the process-tree kill stay the same.
+   */
+  sandbox?: boolean;
 }
 
 /** Result of one command. */

@@ -24,6 +24,8 @@ export interface MasterEvents {
   queued: [];
   /** A build ended (any status). */
   finished: [{ buildId: number; packageId: number; status: string }];
+  /** An ecosystem's source sync ended (its name). */
+  synced: [string];
 }
 
 /** Everything a master part needs, passed in rather than imported as globals. */

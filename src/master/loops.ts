@@ -87,6 +87,7 @@ export async function syncAll(ctx: MasterContext, publisher: Publisher, signal: 
     const started = Date.now();
     await eco.sync(createSourceStore(ctx, eco.name, log, (id) => publisher.package(id)), log, signal);
     log.info({ ecosystem: eco.name, ms: Date.now() - started }, 'sync done');
+    ctx.events.emit('synced', eco.name);
   }
   publisher.home();
 }

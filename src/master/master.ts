@@ -21,6 +21,7 @@ import { registerWorkerRoutes } from './routes/worker-api.ts';
 import { createWorkerGateway } from './worker-gateway.ts';
 import { WorkerService } from './worker-service.ts';
 import { createServer } from './server.ts';
+import { ecosystemHost } from './ecosystem-host.ts';
 
 /** Options for starting a master. */
 export interface MasterOptions {
@@ -158,6 +159,9 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   await publishLeftoverLogs(ctx);
   const attached: Array<{ close(): Promise<void> }> = [];
   try {
+    for (const eco of ctx.ecosystems.values()) {
+      if (eco.start) attached.push(await eco.start(ecosystemHost(ctx, publisher, eco.name)));
+    }
     for (const eco of ctx.ecosystems.values()) {
       if (eco.attachWorkers) attached.push(await eco.attachWorkers((name) => createWorkerGateway(workers, name)));
     }

@@ -3,6 +3,8 @@
  * its package are not skipped, the ecosystem finds the version eligible for
  * the target, and no build of it on that target was attempted (expired and
  * cancelled builds do not count). Claims take the newest release first.
+ * An ecosystem that plans its queue (Debian) gets its skips recorded here
+ * and queues through its own planner instead.
  * Failed builds are not retried until `kiln rebuild` forgets them.
  */
 import type { Queryable } from '../db/connect.ts';
@@ -74,6 +76,8 @@ export async function scheduleVersion(ctx: MasterContext, q: Queryable, pkg: Pac
   // What is skipped now may have been queued before (a new release moved "latest" on, an operator skip).
   const unqueue = pkg.skip || v.skip ? all.map((t) => t.name) : [...skips.keys()];
   if (unqueue.length) await unqueueTargets(q, v.id, unqueue);
+  // A section-wide planner (Debian) decides what is queued from every package's state, not per version.
+  if (eco.plansQueue) return 0;
   const queued = await queueVersion(q, v.id, all.filter((t) => !skips.has(t.name)).map((t) => t.name));
   if (queued > 0) ctx.events.emit('queued');
   return queued;

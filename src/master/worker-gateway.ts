@@ -35,10 +35,14 @@ function foreignWorker(service: WorkerService, row: WorkerRow): ForeignWorker {
     name: row.name,
     touch: () => service.touch(row.id),
     paused: () => service.paused(),
-    async claim(): Promise<ForeignJob | null> {
+    async claim(holdS?: number): Promise<ForeignJob | null> {
       await service.touch(row.id);
-      const job = await service.claimOnce(row);
+      const job = await service.claimOnce(row, holdS);
       return job && { buildId: job.buildId, package: job.package, version: job.version, target: job.target };
+    },
+    async release(buildId: number): Promise<void> {
+      await service.held(buildId, row);
+      await service.release(buildId);
     },
     async renew(buildId: number): Promise<boolean> {
       try {

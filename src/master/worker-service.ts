@@ -106,13 +106,15 @@ export class WorkerService {
    * first heartbeat, so a job lost in transit is queued again within seconds.
    * A job the master cannot describe is recorded as failed and the next one
    * is tried.
+   * @param holdS instead of the short lease, hold the build this long (s)
+   *   without heartbeats (a piuparts-slave's reservation).
    * @returns the job, or null when nothing is queued (or the farm is paused).
    */
-  async claimOnce(worker: WorkerRow): Promise<ClaimedJob | null> {
+  async claimOnce(worker: WorkerRow, holdS?: number): Promise<ClaimedJob | null> {
     const { ctx } = this;
     for (;;) {
       if (await this.paused()) return null;
-      const b = await claimBuild(ctx.db, worker.id, worker.targets, Math.min(ctx.config.lease_s, CLAIM_ACK_S));
+      const b = await claimBuild(ctx.db, worker.id, worker.targets, holdS ?? Math.min(ctx.config.lease_s, CLAIM_ACK_S));
       if (!b) return null;
       const { pkg, eco, info, target } = await this.subjectOf(b);
       let spec: Json;

@@ -67,9 +67,14 @@ export interface SandboxRun extends RunOptions {
   graceMs?: number;
 }
 
-/** Run one command to completion. Never throws for a non-zero exit; the result says how it ended. */
+/**
+ * Run one command to completion, inside bubblewrap when `o.bwrap` is set
+ * and `o.sandbox` is not false. Never throws for a non-zero exit; the
+ * result says how it ended.
+ */
 export function runSandboxed(cmd: string, args: string[], o: SandboxRun): Promise<RunResult> {
-  const [file, argv] = o.bwrap ? [o.bwrap, bwrapArgs(o.workDir, o.cwd, o.network ?? true, cmd, args, o.hide)] : [cmd, args];
+  const bwrap = o.sandbox === false ? null : o.bwrap;
+  const [file, argv] = bwrap ? [bwrap, bwrapArgs(o.workDir, o.cwd, o.network ?? true, cmd, args, o.hide)] : [cmd, args];
   return new Promise((resolve) => {
     if (o.signal.aborted) return resolve({ code: null, signal: 'SIGKILL' });
     const child = spawn(file, argv, {

@@ -28,7 +28,8 @@ export interface ClaimedBuild extends BuildRow {
 }
 
 /**
- * Claim the newest queued build among `targets` in one statement. Each
+ * Claim the first queued build among `targets` in one statement: highest
+ * priority first (Debian's blocking order; 0 elsewhere), then newest. Each
  * target's queue is probed through its index (`LIMIT 1 FOR UPDATE SKIP
  * LOCKED`, so concurrent claims never collide or wait), the newest of those
  * candidates is deleted from the queue and becomes a running build with a
@@ -48,13 +49,13 @@ export async function claimBuild(
        SELECT c.target, c.version_id
        FROM unnest($2::text[]) AS t(name)
        CROSS JOIN LATERAL (
-         SELECT target, version_id, released FROM pending
+         SELECT target, version_id, released, priority FROM pending
          WHERE target = t.name
-         ORDER BY released DESC, version_id DESC
+         ORDER BY priority DESC, released DESC, version_id DESC
          LIMIT 1
          FOR UPDATE SKIP LOCKED
        ) c
-       ORDER BY c.released DESC, c.version_id DESC
+       ORDER BY c.priority DESC, c.released DESC, c.version_id DESC
        LIMIT 1
      ), taken AS (
        DELETE FROM pending p USING next

@@ -74,7 +74,7 @@ export async function isQueued(q: Queryable, versionId: number, target: string):
   return rows.length > 0;
 }
 
-/** The first `limit` queued builds of one target, newest release first. */
+/** The first `limit` queued builds of one target, in claim order (priority, then newest release). */
 export async function peekQueue(
   q: Queryable,
   target: string,
@@ -83,7 +83,38 @@ export async function peekQueue(
   return q.query(
     `SELECT pk.name AS package, v.version, p.released
      FROM pending p JOIN versions v ON v.id = p.version_id JOIN packages pk ON pk.id = v.package_id
-     WHERE p.target = $1 ORDER BY p.released DESC LIMIT $2`,
+     WHERE p.target = $1 ORDER BY p.priority DESC, p.released DESC, p.version_id DESC LIMIT $2`,
     [target, limit],
   );
+}
+
+/**
+ * Make one target's queue exactly `entries` (for an ecosystem that plans
+ * its queue section-wide, Debian): rows of this ecosystem's versions not
+ * listed are removed, listed ones are queued or get their new priority.
+ * A version with a running build on the target is never queued again (a
+ * claim may have taken it since the plan was made).
+ * @param entries version ids with their priority (higher is claimed first).
+ * @returns how many rows were newly queued.
+ */
+export async function setPlannedQueue(q: Queryable, ecosystem: string, target: string, entries: Array<{ versionId: number; priority: number }>): Promise<number> {
+  const ids = entries.map((e) => e.versionId);
+  await q.query(
+    `DELETE FROM pending p USING versions v, packages pk
+     WHERE p.target = $2 AND p.version_id = v.id AND v.package_id = pk.id AND pk.ecosystem = $1
+       AND NOT (p.version_id = ANY($3::int[]))`,
+    [ecosystem, target, ids],
+  );
+  if (entries.length === 0) return 0;
+  const rows = await q.query<{ inserted: boolean }>(
+    `INSERT INTO pending (target, version_id, released, priority)
+     SELECT $1, v.id, v.released, e.priority
+     FROM unnest($2::int[], $3::float8[]) AS e(version_id, priority)
+     JOIN versions v ON v.id = e.version_id
+     WHERE NOT EXISTS (SELECT 1 FROM builds b WHERE b.version_id = v.id AND b.target = $1 AND b.status = 'running')
+     ON CONFLICT (target, version_id) DO UPDATE SET priority = excluded.priority
+     RETURNING (xmax = 0) AS inserted`,
+    [target, ids, entries.map((e) => e.priority)],
+  );
+  return rows.filter((r) => r.inserted).length;
 }

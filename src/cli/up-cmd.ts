@@ -52,7 +52,7 @@ export function registerUp(program: Command): void {
       say(`Kiln is up.`);
       say(`  site and repositories: ${master.url}/   (files under ${master.ctx.paths.outputPath})`);
       say(`  database: ${master.ctx.db.where}`);
-      say(`  tracking: ${config.npm.enabled ? `npm: ${config.npm.packages.join(', ') || '(none yet: kiln add NAME)'}` : ''}${config.pypi.enabled ? `  pypi: ${config.pypi.packages.join(', ') || `every project in ${config.pypi.xmlrpc}'s changelog`}` : ''}`);
+      say(`  tracking: ${config.npm.enabled ? `npm: ${config.npm.packages.join(', ') || '(none yet: kiln add NAME)'}` : ''}${config.pypi.enabled ? `  pypi: ${config.pypi.packages.join(', ') || `every project in ${config.pypi.xmlrpc}'s changelog`}` : ''}${config.debian.enabled ? `  debian: ${Object.keys(config.debian.sections).join(', ') || '(no sections)'}` : ''}`);
       say(`  admin: kiln status --master ${master.url} --data-dir ${config.master.data_dir}`);
 
       let worker: ChildProcess | null = null;

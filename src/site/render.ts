@@ -213,7 +213,9 @@ export function formatBytes(n: number): string {
 
 /** The home page, `index.html` at the output root. */
 export function renderHome(data: HomePage): string {
-  return page('./home', 'Home', '', { ...data, artifactSize: formatBytes(data.totals.artifact_bytes) });
+  // Debian's reports live beside the package pages; the header links them when a section exists.
+  const debianNav = data.queue.some((q) => q.ecosystem === 'debian');
+  return page('./home', 'Home', '', { ...data, debianNav, artifactSize: formatBytes(data.totals.artifact_bytes) });
 }
 
 /** An absolute URL stays as it is; a path relative to the output root is made relative to the page. */

@@ -199,6 +199,12 @@ export interface MasterEcosystem {
    */
   readonly plansQueue?: boolean;
   /**
+   * For an ecosystem that plans its queue: why a version that has no result
+   * on a target is not queued (Debian: its piuparts state and the
+   * dependency that blocks it), for `kiln status --why`; null when unknown.
+   */
+  whyNotQueued?(packageName: string, version: string, target: string): string | null;
+  /**
    * Start the ecosystem's own work inside the master (Debian: state
    * computation, queue planning, rescheduling, reports), once the master
    * listens and before foreign workers attach. The returned close() is
@@ -233,6 +239,8 @@ export interface EcosystemHost {
   onFinished(listener: (e: { buildId: number; packageId: number; status: string }) => void): void;
   /** Called after each sync of this ecosystem's source. */
   onSynced(listener: () => void): void;
+  /** Called whenever one of this ecosystem's versions was rescheduled (sync, `kiln rebuild`, skip); often, so debounce. */
+  onChanged(listener: () => void): void;
   /** Republish one package's pages. */
   publishPackage(packageId: number): void;
   /** Output-relative path of an ended build's published (gzipped) log. */

@@ -26,6 +26,8 @@ export interface MasterEvents {
   finished: [{ buildId: number; packageId: number; status: string }];
   /** An ecosystem's source sync ended (its name). */
   synced: [string];
+  /** A version of an ecosystem that plans its own queue changed (sync, rebuild, skip): it should plan again. */
+  replan: [string];
 }
 
 /** Everything a master part needs, passed in rather than imported as globals. */

@@ -40,6 +40,11 @@ export function ecosystemHost(ctx: MasterContext, publisher: Publisher, name: st
         if (eco === name) listener();
       });
     },
+    onChanged(listener) {
+      ctx.events.on('replan', (eco) => {
+        if (eco === name) listener();
+      });
+    },
     publishPackage: (id) => publisher.package(id),
     logPath: (id) => publishedLogRel(id),
     writeOutput: (rel, content) => writeFileAtomic(outputFile(ctx.paths.outputPath, rel), content),

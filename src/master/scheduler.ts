@@ -77,7 +77,10 @@ export async function scheduleVersion(ctx: MasterContext, q: Queryable, pkg: Pac
   const unqueue = pkg.skip || v.skip ? all.map((t) => t.name) : [...skips.keys()];
   if (unqueue.length) await unqueueTargets(q, v.id, unqueue);
   // A section-wide planner (Debian) decides what is queued from every package's state, not per version.
-  if (eco.plansQueue) return 0;
+  if (eco.plansQueue) {
+    ctx.events.emit('replan', pkg.ecosystem);
+    return 0;
+  }
   const queued = await queueVersion(q, v.id, all.filter((t) => !skips.has(t.name)).map((t) => t.name));
   if (queued > 0) ctx.events.emit('queued');
   return queued;
@@ -147,7 +150,8 @@ export async function explain(ctx: MasterContext, ecosystem: string, name: strin
         const notes = [paused ? 'the master is paused (kiln resume)' : null, served ? null : `no worker online for ${t.name}`].filter(Boolean);
         lines.push({ version: v.version, target: t.name, state: 'queued', reason: notes.length ? `queued, but ${notes.join(' and ')}` : 'queued' });
       } else {
-        lines.push({ version: v.version, target: t.name, state: 'not queued', reason: 'not queued (run kiln rebuild to queue it)' });
+        const why = eco.whyNotQueued?.(pkg.name, v.version, t.name) ?? 'not queued (run kiln rebuild to queue it)';
+        lines.push({ version: v.version, target: t.name, state: 'not queued', reason: why });
       }
     }
   }

@@ -86,6 +86,8 @@ describe.skipIf(!root)('Debian section tested by Kiln workers (stub piuparts; ne
     expect(stateOf('lib-b')).toBe('waiting-for-dependency-to-be-tested');
     expect(stateOf('miss-h')).toBe('dependency-does-not-exist');
     expect(snap()!.states.status('miss-h')!.blocker).toMatchObject({ dependency: 'no-such-package', state: 'does-not-exist' });
+    const why = await farm.admin('status?why=user-g&ecosystem=debian');
+    expect(JSON.stringify(why.json)).toContain('piuparts state waiting-for-dependency-to-be-tested: bad-f is waiting-to-be-tested');
     const q = await queued();
     // cyc-2's only dependency is on its own cycle, so piuparts' cycle rule lets it be tested now.
     expect(q.map((r) => r.name).sort()).toEqual(['bad-f', 'base-a', 'cyc-2']);
@@ -155,20 +157,27 @@ describe.skipIf(!root)('Debian section tested by Kiln workers (stub piuparts; ne
     expect(snap()!.states.version('base-a')).toBe('1.1');
   }, 120_000);
 
-  it('reschedules old results, at most reschedule-old-count, after every untested package', async () => {
+  it('reschedules old results, at most reschedule-old-count, after every untested package', { timeout: 60_000 }, async () => {
     await stopWorker!();
     stopWorker = null;
     await eco.service.maintainAll(Date.now() + 200 * 86_400_000);
     const marks = await farm.db.query<{ kind: string }>(`SELECT kind FROM debian_marks WHERE kind = 'retest'`);
     expect(marks).toHaveLength(3);
-    // A stopped worker's last long-poll may still claim and hand back one build on the master's side.
+    // A stopped worker's last long-poll may still claim one on the master's side; its
+    // short claim lease (15 s) runs out and the build is queued again.
     const q = await waitFor(async () => {
       await eco.service.replan();
       const rows = await queued();
       return rows.length === 3 && rows;
-    }, 10_000, 'three retests in the queue');
+    }, 45_000, 'three retests in the queue');
     expect(q.every((r) => r.priority < 0)).toBe(true);
     // The retest marks do not change states until the new results come in.
     expect(stateOf('lib-b')).toBe('successfully-tested');
+  });
+
+  it('plans again at once when an operator forgets a result (kiln rebuild)', { timeout: 30_000 }, async () => {
+    const r = await farm.admin('rebuild', 'POST', { ecosystem: 'debian', name: 'bad-f' });
+    expect(r.status).toBe(200);
+    await waitFor(async () => (await queued()).some((q) => q.name === 'bad-f' && q.priority > 0), 20_000, 'bad-f to be queued again');
   });
 });

@@ -173,6 +173,16 @@ export function createDebianMaster(config: DebianConfig, opts: DebianMasterOptio
       return debianJobSpec(section, v.packageName, v.version) as unknown as Json;
     },
 
+    whyNotQueued(name: string, version: string, target: string) {
+      const snap = service.snapshot(target);
+      if (!snap) return `section ${target} has not been read from its mirror yet`;
+      if (snap.states.version(name) !== version) return `section ${target} tests ${name} ${snap.states.version(name) ?? '(not at all)'}, not ${version}`;
+      const st = snap.states.status(name)!;
+      const b = st.blocker;
+      const because = b ? `: ${b.dependency}${b.via ? ` (through ${b.via})` : ''} is ${b.state}` : '';
+      return `piuparts state ${st.state}${because}; only waiting-to-be-tested packages are queued`;
+    },
+
     checkArtifactName(filename: string) {
       return `a piuparts test produces no artifacts (got ${filename}); the result and its log are the product`;
     },

@@ -82,6 +82,7 @@ export class DebianService {
   #host: EcosystemHost | null = null;
   #planner: ReturnType<EcosystemHost['every']> | null = null;
   #maintainer: ReturnType<EcosystemHost['every']> | null = null;
+  #changeTimer: NodeJS.Timeout | null = null;
   /** Known problems run over each result's log as it arrives (set before start). */
   classifier: KnownProblemClassifier | null = null;
   /** Called after each plan (reports republish). */
@@ -127,6 +128,14 @@ export class DebianService {
       })().catch((err) => this.#log?.error({ err, build: e.buildId }, 'classifying a Debian result failed'));
     });
     host.onSynced(() => void this.replan());
+    host.onChanged(() => {
+      // Many versions change in a burst (a sync, a rebuild of a whole package): plan once after it.
+      if (this.#changeTimer) return;
+      this.#changeTimer = setTimeout(() => {
+        this.#changeTimer = null;
+        void this.replan();
+      }, 300);
+    });
     this.#planner.start(0);
     this.#maintainer.start(30_000);
   }
@@ -143,6 +152,7 @@ export class DebianService {
 
   /** Stop the loops. */
   async stop(): Promise<void> {
+    if (this.#changeTimer) clearTimeout(this.#changeTimer);
     await this.#planner?.stop();
     await this.#maintainer?.stop();
   }

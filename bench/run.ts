@@ -8,6 +8,9 @@
  *   on PGlite and on PostgreSQL.
  * - `queue`: claim and peek query times over a synthetic 200k-package /
  *   2M-version database on PostgreSQL.
+ * - `debian`: a whole real section (bookworm main amd64 from
+ *   `KILN_BENCH_DEBIAN_MIRROR`, default deb.debian.org): index reading,
+ *   piuparts states, the queue order, the report.
  *
  * Environment:
  * - `KILN_BENCH_DSN` (or `KILN_TEST_DSN`): a PostgreSQL server to use (a
@@ -26,18 +29,21 @@ import { join } from 'node:path';
 import { preparePgliteTemplate, runOverhead, type OverheadResult } from './overhead.ts';
 import { getPostgres, type BenchPostgres } from './postgres.ts';
 import { runQueue, type QueueResult } from './queue.ts';
+import { runDebian } from './debian.ts';
 import { fmtMs, round, table } from './stats.ts';
 
-const PARTS = ['overhead', 'queue'] as const;
+const PARTS = ['overhead', 'queue', 'debian'] as const;
 type Part = (typeof PARTS)[number];
 
 const USAGE = `usage: npm run bench [-- overhead|queue ...]
   overhead  per-build overhead of the farm, 4 and 32 clients, PGlite and PostgreSQL
   queue     claim/peek query time over a synthetic 200k packages / 2M versions DB (PostgreSQL)
-  (no part: both)
+  debian    a whole real Debian section: Packages index, piuparts states, queue order, report
+  (no part: all)
 env: KILN_BENCH_DSN, KILN_BENCH_WORKERS=4,32, KILN_BENCH_BUILDS=400, KILN_BENCH_DBS=pglite,postgres,
      KILN_BENCH_PACKAGES=200000, KILN_BENCH_VERSIONS_PER_PACKAGE=10, KILN_BENCH_PENDING_PCT=15,
-     KILN_BENCH_RUNS=20, KILN_BENCH_HOME_RUNS=1, KILN_BENCH_QUEUE_PGLITE=1`;
+     KILN_BENCH_RUNS=20, KILN_BENCH_HOME_RUNS=1, KILN_BENCH_QUEUE_PGLITE=1,
+     KILN_BENCH_DEBIAN_MIRROR=http://deb.debian.org/debian, KILN_BENCH_DEBIAN_DISTRO=bookworm`;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -238,6 +244,27 @@ async function main(argv: string[]): Promise<number> {
         printQueue(q);
       }
       json.queue = out;
+    }
+
+    if (parts.includes('debian')) {
+      const mirror = process.env.KILN_BENCH_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
+      const distro = process.env.KILN_BENCH_DEBIAN_DISTRO ?? 'bookworm';
+      say();
+      say(`== Debian: the whole of ${distro} main amd64 from ${mirror}; states and order are medians of 5 runs ==`);
+      progress('debian: reading the section index');
+      try {
+        const d = await runDebian({ mirror, distro, runs: 5 });
+        json.debian = d;
+        say(table(
+          ['packages', 'read index ms', 'states ms', 'queue order ms', 'report ms', 'report files', 'report MB'],
+          [[d.packages, fmtMs(d.readIndexMs), fmtMs(d.statesMs), fmtMs(d.orderMs), fmtMs(d.reportMs), d.reportFiles, d.reportMb]],
+        ));
+        say(`states with no results yet: ${Object.entries(d.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      } catch (err) {
+        const why = `Debian figures skipped: ${(err as Error).message}`;
+        skipped.push(why);
+        say(why);
+      }
     }
   } finally {
     await cleanup();

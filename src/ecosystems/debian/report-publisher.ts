@@ -71,11 +71,13 @@ export class ReportPublisher {
     this.#lastMs = this.#lastEnd - started;
   }
 
-  /** Stop scheduling and wait for a rendering in progress. */
+  /** Stop scheduling; a rendering that was due is done now, so the last results reach the reports. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    const due = this.#timer !== null;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.#running) await this.#running;
+    if (due) await this.publishNow().catch((err) => this.host.log.error({ err }, 'publishing the Debian reports failed'));
+    else if (this.#running) await this.#running;
   }
 }

@@ -3,13 +3,17 @@
  * tested set of a section with `packages`, the order of dependency
  * sections, and the maintenance decisions (piuparts' cron jobs).
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planMaintenance } from '../../src/ecosystems/debian/maintenance.ts';
 import { collectPackages } from '../../src/ecosystems/debian/packages-index.ts';
 import { parseControl } from '../../src/ecosystems/debian/control.ts';
 import type { ResultRow } from '../../src/ecosystems/debian/results-db.ts';
 import { debianSchema, resolveSection } from '../../src/ecosystems/debian/section-config.ts';
-import { testedNames } from '../../src/ecosystems/debian/section-index.ts';
+import { readSectionIndex, testedNames } from '../../src/ecosystems/debian/section-index.ts';
+import { silentLogger } from '../../src/log.ts';
 import { dependencyOrder } from '../../src/ecosystems/debian/section-service.ts';
 
 const DAY = 86_400_000;
@@ -121,5 +125,23 @@ describe('maintenance (piuparts cron jobs)', () => {
     const plan = planMaintenance(section({ 'expire-old-days': 300 }), rows, now);
     expect(plan.expire[0]!.ids).toEqual([rows[0]!.build_id]);
     expect(plan.retest).toEqual([]);
+  });
+});
+
+describe('a section index', () => {
+  it('holds the area\'s packages only; other components serve apt, and dependency sections their states', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'kiln-section-index-'));
+    try {
+      for (const [component, text] of [['main', 'Package: libc6\nVersion: 2.36\n'], ['contrib', 'Package: fdkaac\nVersion: 1.0\nDepends: libc6, libfdk-aac2\n']]) {
+        await mkdir(join(root, 'dists', 'bookworm', component!, 'binary-amd64'), { recursive: true });
+        await writeFile(join(root, 'dists', 'bookworm', component!, 'binary-amd64', 'Packages'), text!);
+      }
+      const section = resolveSection('contrib', debianSchema.shape.global.parse({ distro: 'bookworm', area: 'contrib', arch: 'amd64', mirror: `file://${root}` }), {}, 'amd64');
+      expect(section.components).toEqual(['main', 'contrib']);
+      const index = await readSectionIndex(section, join(root, 'cache'), silentLogger());
+      expect([...index.packages.keys()]).toEqual(['fdkaac']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * A section's view of the archive: every binary package of its components
- * (from the Packages indexes of its index distro), the uploaders of their
+ * A section's view of the archive: every binary package of its area (the
+ * Packages index of its index distro), the uploaders of their
  * source packages (from Sources, when the mirror has it), and which of them
  * Kiln tests: all, or the packages a config names plus everything they
  * depend on.
@@ -15,7 +15,7 @@ import type { SectionPackage } from './section-graph.ts';
 
 /** One section's packages as last read from its mirror. */
 export interface SectionIndex {
-  /** Every binary package of the section's components, by name, in index order. */
+  /** Every binary package of the section's area, by name, in index order. */
   packages: Map<string, BinaryPackage>;
   /** Source package → Uploaders addresses (empty when the mirror has no Sources). */
   uploaders: Map<string, string[]>;
@@ -26,8 +26,8 @@ export interface SectionIndex {
 }
 
 /**
- * Read a section's Packages (every component, xz/gz/plain, http or
- * file://) and, if the mirror has them, its Sources.
+ * Read a section's Packages (its area's, xz/gz/plain, http or file://)
+ * and, if the mirror has it, its Sources.
  * @param cacheDir where http downloads are kept between syncs.
  * @throws MirrorError when a Packages index cannot be had; PackagesIndexError
  *   or ControlSyntaxError when it does not parse.
@@ -40,14 +40,17 @@ export async function readSectionIndex(section: SectionConfig, cacheDir: string,
   const newer = (d: Date | null) => {
     if (d && (!modified || d > modified)) modified = d;
   };
-  for (const component of section.components) {
+  // The section's packages are its area's, as piuparts-master reads them; the other
+  // components only serve apt inside the chroot, and their packages' states come
+  // from the sections named in depends-sections.
+  for (const component of [section.area]) {
     const rel = packagesPath(section.indexDistro, component, section.arch);
     const got = await fetchIndex(section.mirror, rel, join(cacheDir, section.name, rel.replaceAll('/', '_')), signal);
     newer(got.modified);
     changed ||= got.changed;
     await collectPackages(readIndexParagraphs(got.path), packages);
   }
-  for (const component of section.components) {
+  for (const component of [section.area]) {
     const rel = sourcesPath(section.indexDistro, component);
     try {
       const got = await fetchIndex(section.mirror, rel, join(cacheDir, section.name, rel.replaceAll('/', '_')), signal);

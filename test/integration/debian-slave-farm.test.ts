@@ -90,6 +90,18 @@ describe.skipIf(skip !== null)(`a section shared by the real piuparts-slave and 
     expect(out).toMatch(/^ok successfully-tested=0 failed-testing=0 cannot-be-tested=0 waiting-to-be-tested=5 waiting-for-dependency-to-be-tested=5 dependency-failed-testing=0 dependency-cannot-be-tested=0 dependency-does-not-exist=1 .*total=11$/m);
   });
 
+  it('says idle when nothing can be reserved, and not once a reservation is given back', async () => {
+    const first = await relay(sock, `section sid\n${'reserve\n'.repeat(6)}idle\n`);
+    const reserved = [...first.matchAll(/^ok (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]);
+    expect(reserved).toHaveLength(5);
+    expect(first).toMatch(/^error$/m);
+    expect(Number(/^ok (\d+)$/m.exec(first)?.[1])).toBeGreaterThan(3000);
+    const second = await relay(sock, `section sid\n${reserved.map(([n, v]) => `unreserve ${n} ${v}\n`).join('')}idle\n`);
+    expect(second.trim().split('\n').at(-1)).toBe('ok 0');
+    await eco.service.replan();
+    expect((await farm.db.query(`SELECT 1 FROM pending WHERE target = 'sid'`)).length).toBe(5);
+  });
+
   it('hands packages to the real piuparts-slave and records its results', async () => {
     slave = await startPiupartsSlave({
       masterCommand: `${sq(process.execPath)} ${sq(KILN)} piuparts-master --socket ${sq(sock)}`,

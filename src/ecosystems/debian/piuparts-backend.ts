@@ -130,7 +130,11 @@ function piupartsBackend(service: DebianService, gateway: WorkerGateway, db: Db,
       const w = await workerFor(section);
       const vid = await versionId(name, version);
       const id = vid === undefined ? undefined : await heldBuild(w.id, vid, section);
-      if (id !== undefined) await w.release(id);
+      if (id !== undefined) {
+        await w.release(id);
+        // As piuparts' idle stamp goes stale when its reserved/ directory changes.
+        service.clearIdle(section);
+      }
     },
 
     async submit(section, kind, name, version, text) {

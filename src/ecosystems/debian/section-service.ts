@@ -166,7 +166,10 @@ export class DebianService {
       const deps = section.dependsSections.map((d) => this.#snapshots.get(d)?.states).filter((s): s is SectionStates => !!s);
       const snap = snapshotOf(section, idx.index, idx.tested, await sectionResults(host.db, section.name), deps);
       this.#snapshots.set(section.name, snap);
-      await host.setQueue(section.name, await this.queueFor(snap));
+      const queue = await this.queueFor(snap);
+      await host.setQueue(section.name, queue);
+      // piuparts' idle stamp goes stale as soon as results change the section; here, as soon as it has work.
+      if (queue.length) this.clearIdle(section.name);
       await recordCounts(host.db, section.name, Object.fromEntries(ACTIVE_STATES.map((s) => [s, snap.states.inState(s).length])));
     }
     this.onPlanned();

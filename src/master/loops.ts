@@ -8,7 +8,7 @@ import { listTargets } from '../db/queries/targets.ts';
 import { listPackages } from '../db/queries/packages.ts';
 import type { MasterContext } from './context.ts';
 import type { Publisher } from './publisher.ts';
-import { schedulePackage } from './scheduler.ts';
+import { nudgePlanners, schedulePackage } from './scheduler.ts';
 import { createSourceStore } from './source-store.ts';
 
 /** A periodic task that can also be run on demand; runs never overlap. */
@@ -114,6 +114,7 @@ export async function sweepLeases(ctx: MasterContext, publisher: Publisher): Pro
     if (v[0]) publisher.package(v[0].package_id);
   }
   ctx.events.emit('queued');
+  nudgePlanners(ctx);
 }
 
 /**

@@ -86,6 +86,15 @@ export async function scheduleVersion(ctx: MasterContext, q: Queryable, pkg: Pac
   return queued;
 }
 
+/**
+ * Tell the ecosystems that plan their own queue to plan again: the core put
+ * a build back in the queue (an expired lease, a released claim, a
+ * cancelled build) at the default priority.
+ */
+export function nudgePlanners(ctx: MasterContext): void {
+  for (const eco of ctx.ecosystems.values()) if (eco.plansQueue) ctx.events.emit('replan', eco.name);
+}
+
 /** Reschedule every version of one package (after add, unskip, rebuild…). @returns rows newly queued. */
 export async function schedulePackage(ctx: MasterContext, q: Queryable, pkg: PackageRow): Promise<number> {
   const targets = await listTargets(q, pkg.ecosystem);

@@ -23,7 +23,7 @@ import { appendLogChunk, publishLog } from './build-logs.ts';
 import { ecosystemOf, type MasterContext } from './context.ts';
 import { httpErrors } from './http-errors.ts';
 import type { Publisher } from './publisher.ts';
-import { scheduleVersion, versionInfo } from './scheduler.ts';
+import { nudgePlanners, scheduleVersion, versionInfo } from './scheduler.ts';
 
 /** Seconds a worker has to acknowledge a claimed build with its first heartbeat. */
 export const CLAIM_ACK_S = 15;
@@ -136,6 +136,7 @@ export class WorkerService {
   async release(buildId: number): Promise<void> {
     await this.ctx.db.tx((q) => releaseClaim(q, buildId));
     this.ctx.events.emit('queued');
+    nudgePlanners(this.ctx);
   }
 
   /**
@@ -251,6 +252,7 @@ export class WorkerService {
       if (!done) throw httpErrors.leaseLost(buildId);
       // A cancelled build (worker fault, operator cancel) was no attempt: owe it again unless it is now skipped.
       if (done.status === 'cancelled' && (await queueVersion(ctx.db, done.version_id, [done.target])) > 0) ctx.events.emit('queued');
+      if (done.status === 'cancelled') nudgePlanners(ctx);
       // A passed build's artifacts may serve other targets too (a py3-none-any wheel): reschedule the version.
       if (done.status === 'passed' && ctx.ecosystems.get(pkgOf.ecosystem)?.serves) {
         await ctx.db.tx((q) => scheduleVersion(ctx, q, pkgOf, versionOf));

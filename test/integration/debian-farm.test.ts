@@ -180,4 +180,12 @@ describe.skipIf(!root)('Debian section tested by Kiln workers (stub piuparts; ne
     expect(r.status).toBe(200);
     await waitFor(async () => (await queued()).some((q) => q.name === 'bad-f' && q.priority > 0), 20_000, 'bad-f to be queued again');
   });
+
+  it('tracks a package again at the next sync after kiln remove, since the section still tests it', { timeout: 30_000 }, async () => {
+    const del = await farm.admin('packages?ecosystem=debian&name=miss-h', 'DELETE');
+    expect(del.status).toBe(200);
+    expect(await farm.db.query(`SELECT 1 FROM packages WHERE ecosystem = 'debian' AND name = 'miss-h'`)).toHaveLength(0);
+    await farm.master.syncNow();
+    expect(await farm.db.query(`SELECT 1 FROM packages WHERE ecosystem = 'debian' AND name = 'miss-h'`)).toHaveLength(1);
+  });
 });

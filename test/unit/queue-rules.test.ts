@@ -107,4 +107,17 @@ describe('queue rules', () => {
     expect(ids.length).toBe(20);
     expect(pkg.name).toBe('t');
   });
+
+  it('claims by priority first, and skips a queued version that is already running (a section-wide plan raced a claim)', async () => {
+    const pkg = await addPkg('prio', [['1.0', 40], ['2.0', 41]]);
+    const [v2, v1] = await listVersions(db, pkg.id);
+    await db.query(`UPDATE pending SET priority = 5 WHERE version_id = $1`, [v1!.id]);
+    const first = await claim();
+    expect(first?.version).toBe('1.0');
+    // A plan that started before that claim puts 1.0 back in the queue, at the top.
+    await db.query(`INSERT INTO pending (target, version_id, released, priority) VALUES ('shell-a', $1, now(), 9)`, [v1!.id]);
+    const second = await claim();
+    expect(second?.version).toBe('2.0');
+    expect(v2!.version).toBe('2.0');
+  });
 });

@@ -51,6 +51,8 @@ export async function claimBuild(
        CROSS JOIN LATERAL (
          SELECT target, version_id, released, priority FROM pending
          WHERE target = t.name
+           -- A section-wide plan (Debian) may queue a version a claim took meanwhile.
+           AND NOT EXISTS (SELECT 1 FROM builds r WHERE r.version_id = pending.version_id AND r.target = pending.target AND r.status = 'running')
          ORDER BY priority DESC, released DESC, version_id DESC
          LIMIT 1
          FOR UPDATE SKIP LOCKED
@@ -204,7 +206,9 @@ export async function releaseClaim(q: Queryable, id: number): Promise<void> {
   );
   for (const r of rows) {
     await q.query(
-      `INSERT INTO pending (target, version_id, released) SELECT $2, id, released FROM versions WHERE id = $1 ON CONFLICT DO NOTHING`,
+      `INSERT INTO pending (target, version_id, released)
+       SELECT $2, v.id, v.released FROM versions v JOIN packages p ON p.id = v.package_id
+       WHERE v.id = $1 AND v.skip IS NULL AND p.skip IS NULL ON CONFLICT DO NOTHING`,
       [r.version_id, r.target],
     );
   }

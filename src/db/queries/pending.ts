@@ -113,6 +113,7 @@ export async function setPlannedQueue(q: Queryable, ecosystem: string, target: s
      JOIN versions v ON v.id = e.version_id
      WHERE NOT EXISTS (SELECT 1 FROM builds b WHERE b.version_id = v.id AND b.target = $1 AND b.status = 'running')
      ON CONFLICT (target, version_id) DO UPDATE SET priority = excluded.priority
+       WHERE pending.priority IS DISTINCT FROM excluded.priority
      RETURNING (xmax = 0) AS inserted`,
     [target, ids, entries.map((e) => e.priority)],
   );

@@ -125,11 +125,13 @@ export function createDebianMaster(config: DebianConfig, opts: DebianMasterOptio
         }
       }
       const applied = await store.getState<Record<string, string>>('applied', {});
+      // A package an operator removed (or added by hand) is applied again even if upstream did not change.
+      const tracked = new Set(await store.trackedPackages());
       for (const [name, versions] of byName) {
         if (signal.aborted) return;
         const list: SourceVersion[] = [...versions].map(([version, { released, ...meta }]) => ({ version, released, skip: null, yanked: false, meta }));
         const signature = JSON.stringify(list.map((v) => [v.version, v.meta]));
-        if (applied[name] === signature) continue;
+        if (applied[name] === signature && tracked.has(name)) continue;
         const first = list[0]!.meta as VersionMeta;
         const pkg: SourcePackage = { name, displayName: name, summary: null, meta: { source: first.source, maintainer: first.maintainer }, versions: list };
         await store.applyPackage(pkg, 'no longer in the index of any section that tests it');
@@ -150,7 +152,8 @@ export function createDebianMaster(config: DebianConfig, opts: DebianMasterOptio
       for (const section of service.sections) {
         const p = service.indexOf(section.name)?.index.packages.get(name);
         if (p) {
-          const meta: VersionMeta = { sections: [], source: p.source, sourceVersion: p.sourceVersion, architecture: p.architecture, maintainer: p.maintainer };
+          const sections = service.sections.filter((x) => service.indexOf(x.name)?.index.packages.get(name)?.version === p.version && service.indexOf(x.name)!.tested.includes(name)).map((x) => x.name);
+          const meta: VersionMeta = { sections, source: p.source, sourceVersion: p.sourceVersion, architecture: p.architecture, maintainer: p.maintainer };
           return { name, displayName: name, summary: null, meta: { source: p.source, maintainer: p.maintainer }, versions: [{ version: p.version, released: new Date(), skip: null, yanked: false, meta }] };
         }
       }
@@ -160,8 +163,6 @@ export function createDebianMaster(config: DebianConfig, opts: DebianMasterOptio
     targetSkipReason(v: VersionInfo, target: TargetInfo) {
       const section = sectionOf(target.name);
       if (!section) return `${target.name} is not a Debian section this master tests`;
-      const arch = target.facts.arch;
-      if (typeof arch === 'string' && arch !== section.arch) return `the worker's architecture ${arch} is not the section's (${section.arch})`;
       const sections = (v.meta.sections as string[] | undefined) ?? [];
       if (!sections.includes(target.name)) return `not among the packages section ${target.name} tests at this version`;
       return null;

@@ -89,7 +89,15 @@ function piupartsBackend(service: DebianService, gateway: WorkerGateway, db: Db,
    */
   async function claimForResult(workerId: number, vid: number, section: string): Promise<number | undefined> {
     return db.tx(async (q) => {
-      const busy = await q.query('SELECT 1 FROM builds WHERE version_id = $1 AND target = $2 AND status = $3', [vid, section, 'running']);
+      const busy = await q.query<{ id: number; worker_id: number | null }>(
+        'SELECT id::int AS id, worker_id FROM builds WHERE version_id = $1 AND target = $2 AND status = $3',
+        [vid, section, 'running'],
+      );
+      if (busy[0]?.worker_id === workerId) {
+        // The slave's own reservation, whose lease lapsed before the sweep saw it: it still counts.
+        await q.query(`UPDATE builds SET lease_expires = now() + interval '60 seconds' WHERE id = $1`, [busy[0].id]);
+        return busy[0].id;
+      }
       if (busy.length) return undefined;
       await q.query('DELETE FROM pending WHERE version_id = $1 AND target = $2', [vid, section]);
       const rows = await q.query<{ id: number }>(

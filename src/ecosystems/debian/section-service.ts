@@ -30,6 +30,9 @@ export interface SectionSnapshot {
   results: Map<string, { ended?: ResultRow; running?: ResultRow }>;
   /** When it was computed, ms since the epoch. */
   at: number;
+  /** The logs the states came from, and the dependency sections (for recycle-mode states). */
+  logs: PackageLog[];
+  dependencySections: SectionStates[];
 }
 
 const LOG_KIND: Record<ResultRow['status'], LogKind> = { passed: 'pass', failed: 'fail', untestable: 'untestable', running: 'reserved' };
@@ -48,7 +51,7 @@ export function snapshotOf(section: SectionConfig, index: SectionIndex, tested: 
     if (r.mark === 'retest') logs.push({ name: r.name, version: r.version, kind: 'recycle' });
   }
   const states = computeSectionStates(sectionPackages(index.packages, tested), logs, { dependencySections });
-  return { section, index, tested, states, blocking: new BlockingIndex(states), results, at: Date.now() };
+  return { section, index, tested, states, blocking: new BlockingIndex(states), results, at: Date.now(), logs, dependencySections };
 }
 
 /** Sections ordered so that each comes after the sections it depends on (`depends-sections`). */
@@ -184,17 +187,25 @@ export class DebianService {
     const ids = await queueableVersions(this.#host!.db, snap.section.name);
     const out: Array<{ versionId: number; priority: number }> = [];
     const order = waitingOrder(snap.states, { index: snap.blocking });
+    // Priorities are ranks scaled into (0, 1], so a worker serving several sections
+    // takes each section's most waited-on package in turn rather than emptying one.
     order.forEach((name, i) => {
       const id = ids.get(`${name} ${snap.states.version(name)}`);
-      if (id !== undefined) out.push({ versionId: id, priority: order.length - i });
+      if (id !== undefined) out.push({ versionId: id, priority: 1 - i / order.length });
     });
-    const retest = [...snap.results.values()]
+    let retest = [...snap.results.values()]
       .filter((r) => r.ended?.mark === 'retest' && !r.running && snap.states.version(r.ended.name) === r.ended.version)
       .map((r) => r.ended!)
       .sort((a, b) => (a.finished_at?.getTime() ?? 0) - (b.finished_at?.getTime() ?? 0));
+    if (retest.length) {
+      // As piuparts' recycle mode: a marked result no longer counts, so the package is
+      // retested only when its dependencies would let it be tested now.
+      const recycled = computeSectionStates(sectionPackages(snap.index.packages, snap.tested), snap.logs, { recycleMode: true, dependencySections: snap.dependencySections });
+      retest = retest.filter((r) => recycled.state(r.name) === 'waiting-to-be-tested');
+    }
     retest.forEach((r, i) => {
       const id = ids.get(`${r.name} ${r.version}`);
-      if (id !== undefined) out.push({ versionId: id, priority: -1 - i });
+      if (id !== undefined) out.push({ versionId: id, priority: -(i + 1) / (retest.length + 1) });
     });
     return out;
   }
@@ -204,7 +215,11 @@ export class DebianService {
     const host = this.#host!;
     let marked = 0;
     for (const section of this.sections) {
-      const plan = planMaintenance(section, await sectionResults(host.db, section.name), now);
+      const snap = this.#snapshots.get(section.name);
+      if (!snap) continue;
+      // Results of superseded versions no longer count; piuparts archives their logs.
+      const current = (await sectionResults(host.db, section.name)).filter((r) => snap.states.version(r.name) === r.version);
+      const plan = planMaintenance(section, current, now);
       const infra = await buildsWithProblems(host.db, section.name, this.classifier ? [...this.classifier.infrastructureIds] : []);
       if (infra.length) plan.expire.push({ ids: infra, reason: 'an infrastructure failure (network, mirror or piuparts itself): tested again' });
       for (const p of plan.retest) marked += await markResults(host.db, p.ids, 'retest', p.reason);

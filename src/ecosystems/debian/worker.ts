@@ -65,12 +65,16 @@ async function lookUp(spec: DebianJobSpec, cacheDir: string, signal: AbortSignal
 export function createDebianWorker(opts: DebianWorkerOptions): WorkerEcosystem {
   const sections = [...opts.sections];
   const cacheDir = path.resolve(opts.cacheDir ?? DEFAULT_DEBIAN_CACHE_DIR);
+  let hostArch: string | undefined;
   const env = (): CommandEnv => (process.env.http_proxy ? { proxy: process.env.http_proxy } : {});
 
   async function build(job: Job, ctx: BuildContext): Promise<BuildOutcome> {
     const spec = readDebianJobSpec(job.spec);
     if (!sections.includes(job.target)) throw new Error(`this worker tests the sections ${sections.join(', ') || '(none)'}, not ${job.target}`);
     if (spec.section !== job.target) throw new Error(`the job's spec is for section ${spec.section}, but its target is ${job.target}`);
+    // piuparts tests the machine's own architecture; a worker of another one must not give verdicts.
+    hostArch ??= (await probeDebianHost()).arch ?? undefined;
+    if (spec.arch !== hostArch) throw new Error(`section ${spec.section} is ${spec.arch}, but this worker is ${hostArch}: it cannot test it (remove --debian-section ${spec.section})`);
 
     const found = await lookUp(spec, cacheDir, ctx.signal);
     const availability = checkAvailability(spec, found);

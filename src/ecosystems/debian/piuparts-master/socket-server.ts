@@ -156,7 +156,8 @@ export async function listenPiupartsMaster(
   }
 
   await clearStaleSocket(path);
-  const server = createServer((socket) => {
+  // Half-open: a relay whose slave has sent its last command still gets every answer.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     const done = serve(socket)

@@ -52,10 +52,13 @@ describe.skipIf(!root)('Debian section tested by Kiln workers (stub piuparts; ne
       `SELECT p.name, q.priority FROM pending q JOIN versions v ON v.id = q.version_id JOIN packages p ON p.id = v.package_id
        WHERE q.target = 'kilntest' ORDER BY q.priority DESC`,
     );
+  /** Every package has its final state: nothing waits, runs or is queued (a result may land just after a plan). */
   const settled = async () => {
     await eco.service.replan();
+    const states = snap()!.states;
+    const waiting = states.inState('waiting-to-be-tested').length + states.inState('waiting-for-dependency-to-be-tested').length;
     const running = await farm.db.query(`SELECT 1 FROM builds WHERE status = 'running'`);
-    return (await queued()).length === 0 && running.length === 0;
+    return waiting === 0 && (await queued()).length === 0 && running.length === 0;
   };
 
   beforeAll(async () => {

@@ -10,6 +10,7 @@ import type { ForeignWorker, WorkerGateway } from '../types.ts';
 import type { PiupartsBackend, PiupartsBackendFactory, SubmissionKind } from './piuparts-master/backend.ts';
 import type { DebianService } from './section-service.ts';
 import { ACTIVE_STATES } from './state-names.ts';
+import { firstErrorLine } from './worker-classify.ts';
 
 const STATUS: Record<SubmissionKind, 'passed' | 'failed' | 'untestable'> = { pass: 'passed', fail: 'failed', untestable: 'untestable' };
 
@@ -27,16 +28,16 @@ export function logDurationMs(log: string): number {
 }
 
 /**
- * The one-line reason shown for a failed or untestable result: piuparts'
- * last `ERROR:` line, else the slave's `ret=` line.
+ * The one-line reason shown for a failed or untestable result a
+ * piuparts-slave sent, worded as for a Kiln worker's (worker-classify.ts):
+ * the slave's `ret=` and piuparts' first `ERROR:` line.
  */
 export function logFailureReason(kind: SubmissionKind, log: string): string | null {
   if (kind === 'pass') return null;
-  const errors = log.split('\n').filter((l) => /^\d+m\d+\.\d+s ERROR: |^ERROR: /.test(l));
-  const last = errors.at(-1)?.replace(/^\d+m\d+\.\d+s /, '');
-  if (last) return last.slice(0, 500);
   const ret = /^ret=(-?\d+)/m.exec(log)?.[1];
-  return kind === 'untestable' ? 'untestable (reported by a piuparts-slave)' : `piuparts failed${ret ? ` (ret=${ret})` : ''}`;
+  const error = firstErrorLine(log);
+  const what = kind === 'untestable' ? 'untestable (reported by a piuparts-slave)' : 'piuparts failed';
+  return `${what}${ret ? ` (ret=${ret})` : ''}${error ? `: ${error.slice(0, 500)}` : ''}`;
 }
 
 /** Make the factory the socket server calls once per piuparts-slave connection. */

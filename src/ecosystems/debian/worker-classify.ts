@@ -99,6 +99,11 @@ export interface RunVerdict {
   note: string;
 }
 
+/** The first line of piuparts output with an `ERROR:` (what a failure reason quotes), trimmed, or undefined. */
+export function firstErrorLine(output: string): string | undefined {
+  return output.split('\n').find((l) => /\bERROR: /.test(l))?.trim();
+}
+
 /** The line piuparts prints last when it ran to its end (`piuparts run ends.`). */
 export const RUN_ENDS = 'piuparts run ends';
 
@@ -113,7 +118,7 @@ export function classifyRun(r: RunReport): RunVerdict {
   const out = r.output.endsWith('\n') ? r.output : `${r.output}\n`;
   const lines = out.split('\n');
   const lastLine = lines[lines.length - 2]!;
-  const firstError = lines.find((l) => /\bERROR: /.test(l))?.trim();
+  const firstError = firstErrorLine(out);
   const because = firstError ? `: ${firstError}` : '';
   if (ret < 0) {
     return { ret, status: 'failed', failureReason: `piuparts was killed (ret=${ret})${because}`, note: ' *** Process KILLED - exceed maximum run time ***\n' };

@@ -134,10 +134,9 @@ describe.skipIf(skip !== null)(`a section shared by the real piuparts-slave and 
     for (const name of ['base-a', 'lib-b', 'tool-1', 'tool-2', 'tool-3', 'leaf-1', 'leaf-2', 'leaf-3']) expect(`${name} ${stateOf(name)}`).toBe(`${name} successfully-tested`);
 
     const out = farm.master.ctx.paths.outputPath;
-    await waitFor(async () => {
-      const f = join(out, 'debian', 'sid', 'pkg', 'user-g.html');
-      return existsSync(f) && readFileSync(f, 'utf8').includes('dependency-failed-testing');
-    }, 30_000, 'the report to show the final states');
+    // Reports are rendered a few seconds after the plan: wait until every result's page names its tester.
+    const page = (name: string) => join(out, 'debian', 'sid', 'pkg', `${name}.html`);
+    await waitFor(async () => all.every((r) => existsSync(page(r.name)) && readFileSync(page(r.name), 'utf8').includes(r.worker)), 30_000, 'the report to show every result');
     const userG = readFileSync(join(out, 'debian', 'sid', 'pkg', 'user-g.html'), 'utf8');
     expect(userG).toContain('bad-f');
     expect(userG).toContain('failed-testing');
@@ -146,7 +145,7 @@ describe.skipIf(skip !== null)(`a section shared by the real piuparts-slave and 
     const index = readFileSync(join(out, 'debian', 'sid', 'index.html'), 'utf8');
     expect(index).toContain('successfully-tested');
     // A page names who tested the package: the slave for some, the Kiln worker for others.
-    const testedBy = all.map((r) => readFileSync(join(out, 'debian', 'sid', 'pkg', `${r.name}.html`), 'utf8'));
+    const testedBy = all.map((r) => readFileSync(page(r.name), 'utf8'));
     expect(testedBy.some((html) => html.includes('piuparts-slave@127.0.0.1'))).toBe(true);
     expect(testedBy.some((html) => html.includes('kiln-worker'))).toBe(true);
 
